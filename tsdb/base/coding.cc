@@ -58,9 +58,9 @@ void AppendUvarintStr(std::string* dst, std::string_view s) {
 bool Decbuf::Need(size_t n, const char* what) {
   if (!status_.ok()) return false;
   if (Remaining() < n) {
-    status_ = absl::DataLossError(absl::StrCat(
-        "unexpected end of data reading ", what, " at offset ", Offset(),
-        ": need ", n, " bytes, have ", Remaining()));
+    status_ = absl::DataLossError(
+        absl::StrCat("unexpected end of data reading ", what, " at offset ",
+                     Offset(), ": need ", n, " bytes, have ", Remaining()));
     return false;
   }
   return true;

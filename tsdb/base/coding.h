@@ -101,7 +101,8 @@ void AppendUvarintStr(std::string* dst, std::string_view s);
 // what failed and at which offset.
 class Decbuf {
  public:
-  Decbuf(const uint8_t* data, size_t len) : begin_(data), p_(data), end_(data + len) {}
+  Decbuf(const uint8_t* data, size_t len)
+      : begin_(data), p_(data), end_(data + len) {}
   explicit Decbuf(std::string_view s)
       : Decbuf(reinterpret_cast<const uint8_t*>(s.data()), s.size()) {}
 

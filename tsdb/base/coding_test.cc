@@ -59,8 +59,8 @@ TEST(CodingTest, GoVarintVectors) {
     AppendVarint(&s, v);
     EXPECT_EQ(Hex(s), hex) << v;
     int64_t got = 0;
-    EXPECT_EQ(DecodeVarint(reinterpret_cast<const uint8_t*>(s.data()),
-                           s.size(), &got),
+    EXPECT_EQ(DecodeVarint(reinterpret_cast<const uint8_t*>(s.data()), s.size(),
+                           &got),
               static_cast<int>(s.size()));
     EXPECT_EQ(got, v);
   }

@@ -24,20 +24,20 @@
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing
 // function if it is not OK.
-#define TSDB_RETURN_IF_ERROR(expr)                 \
-  do {                                             \
-    ::absl::Status tsdb_status_ = (expr);          \
-    if (!tsdb_status_.ok()) return tsdb_status_;   \
+#define TSDB_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status tsdb_status_ = (expr);        \
+    if (!tsdb_status_.ok()) return tsdb_status_; \
   } while (0)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status from
 // the enclosing function, otherwise moves the value into `lhs`.
 #define TSDB_ASSIGN_OR_RETURN(lhs, rexpr)                                    \
-  TSDB_ASSIGN_OR_RETURN_IMPL_(                                               \
-      TSDB_STATUS_CONCAT_(tsdb_statusor_, __LINE__), lhs, rexpr)
+  TSDB_ASSIGN_OR_RETURN_IMPL_(TSDB_STATUS_CONCAT_(tsdb_statusor_, __LINE__), \
+                              lhs, rexpr)
 
-#define TSDB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                                \
+#define TSDB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)  \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

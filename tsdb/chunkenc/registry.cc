@@ -34,10 +34,10 @@ absl::StatusOr<const ChunkCodec*> CodecRegistry::Get(uint8_t encoding) const {
     known.push_back(
         absl::StrCat(e, " (", std::string(codecs_[e]->name()), ")"));
   }
-  return absl::NotFoundError(absl::StrCat(
-      "unknown chunk encoding byte ", encoding, " (", EncodingName(encoding),
-      "); registered encodings: ",
-      known.empty() ? "none" : absl::StrJoin(known, ", ")));
+  return absl::NotFoundError(
+      absl::StrCat("unknown chunk encoding byte ", encoding, " (",
+                   EncodingName(encoding), "); registered encodings: ",
+                   known.empty() ? "none" : absl::StrJoin(known, ", ")));
 }
 
 std::vector<uint8_t> CodecRegistry::Encodings() const {

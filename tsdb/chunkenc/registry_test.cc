@@ -11,7 +11,8 @@ namespace {
 // A codec that only has an identity; enough to exercise the registry.
 class FakeCodec final : public ChunkCodec {
  public:
-  FakeCodec(uint8_t enc, std::string name) : enc_(enc), name_(std::move(name)) {}
+  FakeCodec(uint8_t enc, std::string name)
+      : enc_(enc), name_(std::move(name)) {}
   uint8_t encoding() const override { return enc_; }
   std::string_view name() const override { return name_; }
   std::unique_ptr<Chunk> NewChunk() const override { return nullptr; }

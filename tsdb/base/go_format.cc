@@ -62,6 +62,79 @@ void AppendGoFloat(std::string* out, double v) {
   }
 }
 
+namespace {
+
+// Writes the fraction of v/10^prec (trailing zeros dropped, no '.' when zero)
+// in front of `buf[w]` and returns v/10^prec, as Go's fmtFrac.
+int FmtFrac(char* buf, int w, uint64_t v, int prec, uint64_t* rest) {
+  bool print = false;
+  for (int i = 0; i < prec; ++i) {
+    const uint64_t digit = v % 10;
+    print = print || digit != 0;
+    if (print) buf[--w] = static_cast<char>('0' + digit);
+    v /= 10;
+  }
+  if (print) buf[--w] = '.';
+  *rest = v;
+  return w;
+}
+
+int FmtInt(char* buf, int w, uint64_t v) {
+  if (v == 0) {
+    buf[--w] = '0';
+    return w;
+  }
+  while (v > 0) {
+    buf[--w] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return w;
+}
+
+}  // namespace
+
+std::string FormatGoDuration(int64_t nanos) {
+  char buf[32];
+  int w = sizeof(buf);
+  uint64_t u = static_cast<uint64_t>(nanos);
+  const bool neg = nanos < 0;
+  if (neg) u = -u;
+  if (u < 1000000000ULL) {
+    if (u == 0) return "0s";
+    int prec = 0;
+    buf[--w] = 's';
+    if (u < 1000ULL) {
+      buf[--w] = 'n';
+    } else if (u < 1000000ULL) {
+      prec = 3;
+      // "µs" in UTF-8.
+      buf[--w] = static_cast<char>(0xB5);
+      buf[--w] = static_cast<char>(0xC2);
+    } else {
+      prec = 6;
+      buf[--w] = 'm';
+    }
+    w = FmtFrac(buf, w, u, prec, &u);
+    w = FmtInt(buf, w, u);
+  } else {
+    buf[--w] = 's';
+    w = FmtFrac(buf, w, u, 9, &u);
+    w = FmtInt(buf, w, u % 60);
+    u /= 60;
+    if (u > 0) {
+      buf[--w] = 'm';
+      w = FmtInt(buf, w, u % 60);
+      u /= 60;
+      if (u > 0) {
+        buf[--w] = 'h';
+        w = FmtInt(buf, w, u);
+      }
+    }
+  }
+  if (neg) buf[--w] = '-';
+  return std::string(buf + w, sizeof(buf) - w);
+}
+
 std::string FormatGoFloat(double v) {
   std::string s;
   AppendGoFloat(&s, v);

@@ -4,6 +4,7 @@
 #ifndef TSDB_BASE_GO_FORMAT_H_
 #define TSDB_BASE_GO_FORMAT_H_
 
+#include <cstdint>
 #include <string>
 
 namespace tsdb {
@@ -18,6 +19,10 @@ std::string FormatGoFloat(double v);
 
 // Appends FormatGoFloat(v) to `out` without a temporary.
 void AppendGoFloat(std::string* out, double v);
+
+// Go's time.Duration.String() for a duration in nanoseconds: "2h0m0s",
+// "1m30.5s", "1.5ms", "0s".
+std::string FormatGoDuration(int64_t nanos);
 
 }  // namespace tsdb
 

@@ -45,5 +45,19 @@ TEST(GoFormatTest, MatchesGoPercentG) {
   EXPECT_EQ(FormatGoFloat(FromBits(0x7FF0000000000002ULL)), "NaN");
 }
 
+// Expected strings are what Go's time.Duration.String() returns.
+TEST(GoFormatTest, DurationMatchesGo) {
+  constexpr int64_t kMs = 1000000;
+  EXPECT_EQ(FormatGoDuration(0), "0s");
+  EXPECT_EQ(FormatGoDuration(7200000 * kMs), "2h0m0s");
+  EXPECT_EQ(FormatGoDuration(90500 * kMs), "1m30.5s");
+  EXPECT_EQ(FormatGoDuration(1500 * kMs), "1.5s");
+  EXPECT_EQ(FormatGoDuration(1500000), "1.5ms");
+  EXPECT_EQ(FormatGoDuration(1500), "1.5\u00b5s");
+  EXPECT_EQ(FormatGoDuration(999), "999ns");
+  EXPECT_EQ(FormatGoDuration(-60000 * kMs), "-1m0s");
+  EXPECT_EQ(FormatGoDuration(93600000 * kMs), "26h0m0s");
+}
+
 }  // namespace
 }  // namespace tsdb

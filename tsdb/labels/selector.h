@@ -4,8 +4,8 @@
 //   http_requests_total{job="api", code!~"5.."}
 // into label matchers, as `promtool tsdb dump --match` and the HTTP API's
 // `match[]` accept them. A bare metric name becomes `__name__="name"`.
-// Strings may be double-quoted, single-quoted (Go escapes: \n \t \" \' \\
-// \xhh \uhhhh \Uhhhhhhhh \ooo) or back-quoted (raw).
+// Strings may be double-quoted or single-quoted (with Go's escapes such as
+// \n, \", \xhh, \uhhhh and octal \ooo) or back-quoted (raw).
 //
 // Errors are InvalidArgument naming the position, e.g.
 //   parse error at char 5: unexpected end of input in label matchers

@@ -12,12 +12,15 @@
 #define TSDB_REGISTRY_REGISTRY_H_
 
 #include "tsdb/chunkenc/registry.h"
+#include "tsdb/chunks/chunk_file_reader.h"
 
 namespace tsdb {
 
 struct Registry {
   // Sample compression, keyed by the on-disk encoding byte.
   chunkenc::CodecRegistry codecs;
+  // How block chunk files are read, by name ("mmap", "pread").
+  chunks::ChunkFileReaderRegistry chunk_readers;
 };
 
 }  // namespace tsdb

@@ -1,0 +1,21 @@
+#include "frontends/builtin_plugins.h"
+
+#include "plugins/chunkenc/xor/xor.h"
+#include "plugins/chunkreader/mmap/mmap_chunk_reader.h"
+#include "plugins/chunkreader/pread/pread_chunk_reader.h"
+#include "tsdb/base/status_macros.h"
+
+namespace tsdb::frontends {
+
+absl::Status RegisterBuiltinPlugins(Registry& registry) {
+  // Chunk codecs (keyed by the on-disk encoding byte).
+  TSDB_RETURN_IF_ERROR(chunkenc::RegisterXorCodec(registry.codecs));
+  // Block chunk file readers (--chunk-reader).
+  TSDB_RETURN_IF_ERROR(
+      plugins::RegisterMmapChunkReader(registry.chunk_readers));
+  TSDB_RETURN_IF_ERROR(
+      plugins::RegisterPreadChunkReader(registry.chunk_readers));
+  return absl::OkStatus();
+}
+
+}  // namespace tsdb::frontends

@@ -1,0 +1,78 @@
+// The `tsdb` command-line tool: promtool's `tsdb` subcommands (list, dump,
+// ...) over Prometheus data directories written by Prometheus 2.42 or by us.
+//
+//   tools/bazel run //frontends:tsdb -- list /path/to/data
+//   tools/bazel run //frontends:tsdb -- dump --match='up' /path/to/data
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "frontends/builtin_plugins.h"
+#include "frontends/cli/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: tsdb [--chunk-reader=mmap|pread] <command> [<args>...]
+
+Commands:
+  list [-r|--human-readable] [<db path>]
+      List the blocks of a data dir (default "data/"), as promtool does.
+  dump [--min-time=MS] [--max-time=MS] [--match=SELECTOR] [<db path>]
+      Print every float sample in promtool's dump format.
+  plugins
+      List the registered chunk codecs and chunk readers.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  tsdb::cli::CommonFlags common;
+  // Global flags come before the command.
+  while (!args.empty() && args[0].rfind("--", 0) == 0) {
+    const std::string flag = args[0];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (flag.rfind("--chunk-reader=", 0) == 0) {
+      common.chunk_reader = flag.substr(std::string("--chunk-reader=").size());
+      args.erase(args.begin());
+      continue;
+    }
+    std::cerr << "tsdb: unknown flag " << flag << "\n" << kUsage;
+    return 2;
+  }
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  tsdb::Registry registry;
+  if (absl::Status s = tsdb::frontends::RegisterBuiltinPlugins(registry);
+      !s.ok()) {
+    std::cerr << "tsdb: registering plugins: " << s << "\n";
+    return 1;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  absl::Status s;
+  if (cmd == "list") {
+    s = tsdb::cli::List(args, common, registry, std::cout);
+  } else if (cmd == "dump") {
+    s = tsdb::cli::Dump(args, common, registry, std::cout);
+  } else if (cmd == "plugins") {
+    s = tsdb::cli::Plugins(registry, std::cout);
+  } else if (cmd == "help") {
+    std::cout << kUsage;
+  } else {
+    std::cerr << "tsdb: unknown command \"" << cmd << "\"\n" << kUsage;
+    return 2;
+  }
+  std::cout.flush();
+  if (!s.ok()) {
+    std::cerr << "tsdb " << cmd << ": " << s.message() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,165 @@
+#include "tsdb/record/record.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace tsdb::record {
+namespace {
+
+using labels::Labels;
+
+std::string Bytes(std::initializer_list<int> b) {
+  std::string s;
+  for (int c : b) s.push_back(static_cast<char>(c));
+  return s;
+}
+
+TEST(RecordTest, TypeOfRecords) {
+  EXPECT_EQ(Type(""), RecordType::kUnknown);
+  EXPECT_EQ(Type(Bytes({1})), RecordType::kSeries);
+  EXPECT_EQ(Type(Bytes({2, 0})), RecordType::kSamples);
+  EXPECT_EQ(Type(Bytes({8})), RecordType::kFloatHistogramSamples);
+  EXPECT_EQ(Type(Bytes({0})), RecordType::kUnknown);
+  EXPECT_EQ(Type(Bytes({9})), RecordType::kUnknown);
+  EXPECT_EQ(Type(Bytes({255})), RecordType::kUnknown);
+}
+
+TEST(RecordTest, SeriesByteExact) {
+  std::string rec;
+  EncodeSeries({{1, Labels::FromPairs({{"__name__", "up"}, {"job", "a"}})}},
+               &rec);
+  const std::string want = Bytes({1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 8}) +
+                           "__name__" + Bytes({2}) + "up" + Bytes({3}) + "job" +
+                           Bytes({1}) + "a";
+  EXPECT_EQ(rec, want);
+  std::vector<RefSeries> got;
+  ASSERT_TRUE(DecodeSeries(rec, &got).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].ref, 1u);
+  EXPECT_EQ(got[0].labels.ToString(), "{__name__=\"up\", job=\"a\"}");
+}
+
+TEST(RecordTest, SamplesByteExactIncludingFirstRow) {
+  std::string rec;
+  EncodeSamples({{5, 1000, 1.0}, {6, 1015, 2.5}, {4, 990, -0.0}}, &rec);
+  const std::string want = Bytes({
+      2,                                          // type
+      0, 0,  0,    0,    0, 0, 0,    5,           // base ref
+      0, 0,  0,    0,    0, 0, 0x03, 0xE8,        // base t = 1000
+      0, 0,  0x3F, 0xF0, 0, 0, 0,    0,    0, 0,  // (0,0) row, 1.0
+      2, 30, 0x40, 0x04, 0, 0, 0,    0,    0, 0,  // (+1,+15), 2.5
+      1, 19, 0x80, 0,    0, 0, 0,    0,    0, 0,  // (-1,-10), -0.0
+  });
+  EXPECT_EQ(rec, want);
+  std::vector<RefSample> got;
+  ASSERT_TRUE(DecodeSamples(rec, &got).ok());
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[2].ref, 4u);
+  EXPECT_EQ(got[2].t, 990);
+  EXPECT_TRUE(std::signbit(got[2].v));
+  EXPECT_EQ(got[1].v, 2.5);
+}
+
+TEST(RecordTest, EmptySamplesIsTypeByteOnly) {
+  std::string rec;
+  EncodeSamples({}, &rec);
+  EXPECT_EQ(rec, Bytes({2}));
+  std::vector<RefSample> got;
+  EXPECT_TRUE(DecodeSamples(rec, &got).ok());
+  EXPECT_TRUE(got.empty());
+}
+
+TEST(RecordTest, TombstonesByteExact) {
+  std::string rec;
+  EncodeTombstones({{3, -1, 100}}, &rec);
+  EXPECT_EQ(rec, Bytes({3, 0, 0, 0, 0, 0, 0, 0, 3, 1, 0xC8, 1}));
+  std::vector<Stone> got;
+  ASSERT_TRUE(DecodeTombstones(rec, &got).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].mint, -1);
+  EXPECT_EQ(got[0].maxt, 100);
+}
+
+TEST(RecordTest, MetadataByteExactAndUnknownFieldsSkipped) {
+  std::string rec;
+  EncodeMetadata({{300, 1, "s", "h"}}, &rec);
+  EXPECT_EQ(rec, Bytes({6, 0xAC, 2, 1, 2, 4}) + "UNIT" + Bytes({1}) + "s" +
+                     Bytes({4}) + "HELP" + Bytes({1}) + "h");
+  // Three fields, one unknown, then a second entry.
+  const std::string three = Bytes({6, 7, 2, 3, 1}) + "X" + Bytes({1}) + "y" +
+                            Bytes({4}) + "UNIT" + Bytes({0}) + Bytes({4}) +
+                            "HELP" + Bytes({2}) + "hi" + Bytes({8, 0, 0});
+  std::vector<RefMetadata> got;
+  ASSERT_TRUE(DecodeMetadata(three, &got).ok());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].ref, 7u);
+  EXPECT_EQ(got[0].help, "hi");
+  EXPECT_EQ(got[1].ref, 8u);
+}
+
+TEST(RecordTest, ExemplarsRoundTrip) {
+  std::string rec;
+  EncodeExemplars({{10, 100, 1.5, Labels::FromPairs({{"trace_id", "ab"}})},
+                   {9, 99, 2.0, Labels()}},
+                  &rec);
+  EXPECT_EQ(rec.substr(0, 17),
+            Bytes({4, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 100}));
+  std::vector<RefExemplar> got;
+  ASSERT_TRUE(DecodeExemplars(rec, &got).ok());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].labels.Get("trace_id"), "ab");
+  EXPECT_EQ(got[1].ref, 9u);
+  EXPECT_EQ(got[1].t, 99);
+}
+
+TEST(RecordTest, DecodersRejectWrongTypeTruncationAndTrailingBytes) {
+  std::string rec;
+  EncodeSamples({{5, 1000, 1.0}}, &rec);
+  std::vector<RefSample> got;
+  EXPECT_EQ(DecodeSamples(Bytes({1}), &got).code(),
+            absl::StatusCode::kInvalidArgument);
+  for (size_t n = 2; n < rec.size(); ++n) {
+    got.clear();
+    if (n == 17) continue;  // base ref + base t and no rows: zero samples
+    EXPECT_EQ(DecodeSamples(rec.substr(0, n), &got).code(),
+              absl::StatusCode::kDataLoss)
+        << n;
+  }
+  std::string series;
+  EncodeSeries({{1, Labels::FromPairs({{"a", "b"}})}}, &series);
+  std::vector<RefSeries> s;
+  EXPECT_EQ(DecodeSeries(series + "x", &s).code(), absl::StatusCode::kDataLoss);
+  for (size_t n = 1; n < series.size(); ++n) {
+    s.clear();
+    if (n == 1) continue;  // type byte only: an empty series record
+    EXPECT_FALSE(DecodeSeries(series.substr(0, n), &s).ok()) << n;
+  }
+  // A huge label count must fail, not allocate.
+  std::string bad =
+      Bytes({1, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F});
+  s.clear();
+  EXPECT_FALSE(DecodeSeries(bad, &s).ok());
+}
+
+TEST(RecordTest, SamplesRoundTripExtremes) {
+  std::vector<RefSample> in = {{~uint64_t{0}, INT64_MIN, NAN},
+                               {0, INT64_MAX, INFINITY},
+                               {1ull << 40, 0, -1e300}};
+  std::string rec;
+  EncodeSamples(in, &rec);
+  std::vector<RefSample> got;
+  ASSERT_TRUE(DecodeSamples(rec, &got).ok());
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(got[i].ref, in[i].ref);
+    EXPECT_EQ(got[i].t, in[i].t);
+  }
+  EXPECT_TRUE(std::isnan(got[0].v));
+  EXPECT_EQ(got[1].v, INFINITY);
+}
+
+}  // namespace
+}  // namespace tsdb::record

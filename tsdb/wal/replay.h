@@ -1,0 +1,91 @@
+// ReplayWalDir: the start-up replay of a WAL directory into a visitor.
+//
+// Reads the last `checkpoint.N` (all its segments), then WAL segments from
+// max(N + 1, first) to the last, and hands the decoded records to a
+// ReplayVisitor (the head implements it). Work is split over threads:
+//   decoder thread   reads + CRC-checks + decodes records;
+//   calling thread   applies series and tombstones in log order, maps refs,
+//                    and shards samples by ref % workers;
+//   `workers` threads call OnSamples, each for its shard, in log order.
+// A series record that repeats a label set already seen under another ref
+// (a restart re-created the series) is NOT passed to OnSeries; its ref is
+// mapped onto the first ref, and its samples arrive under the first ref.
+// As in Prometheus 2.42 (head_wal.go: "a duplicate series record is only
+// possible when the old samples were already compacted into a block"), the
+// samples replayed so far for that series are then discarded: the visitor
+// gets OnDuplicateSeries(shard, first_ref) on the series' shard, after all
+// earlier samples of it and before any later ones.
+// Samples of refs no series record introduced are dropped and counted, as
+// Prometheus counts "unknown series references". Types the head does not
+// replay (metadata, exemplars, histograms, unknown) are skipped and counted.
+// Progress is logged once per segment ("WAL segment loaded segment=3
+// maxSegment=7"), to ReplayOptions::log.
+//
+// Errors: the first error of a visitor callback stops the replay and is
+// returned. A corrupt segment returns DataLoss naming segment and offset after
+// everything before it was applied (callers then repair; see
+// plugins/wal/segmented).
+// Thread safety: OnSeries and OnTombstones run on the calling thread;
+// OnSamples(shard, ...) runs on worker threads concurrently with each other
+// and with OnSeries/OnTombstones for later records. Every OnSeries call
+// happens-before the OnSamples calls for samples of those series.
+#ifndef TSDB_WAL_REPLAY_H_
+#define TSDB_WAL_REPLAY_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tsdb/io/file_system.h"
+#include "tsdb/record/record.h"
+#include "tsdb/wal/wal.h"
+
+namespace tsdb::wal {
+
+class ReplayVisitor {
+ public:
+  virtual ~ReplayVisitor() = default;
+  [[nodiscard]] virtual absl::Status OnSeries(
+      const std::vector<record::RefSeries>& series) = 0;
+  // `shard` is in [0, ReplayOptions::workers); all samples of one ref go to
+  // one shard.
+  [[nodiscard]] virtual absl::Status OnSamples(
+      int shard, const std::vector<record::RefSample>& samples) = 0;
+  [[nodiscard]] virtual absl::Status OnTombstones(
+      const std::vector<record::Stone>& stones) = 0;
+  // A later series record repeated the labels of `ref`: drop the samples
+  // (and chunks) replayed so far for `ref`. Runs on `shard`'s worker.
+  [[nodiscard]] virtual absl::Status OnDuplicateSeries(int shard,
+                                                       uint64_t ref) = 0;
+};
+
+struct ReplayOptions {
+  io::FileSystem* fs = nullptr;  // null: io::PosixFileSystem()
+  std::string dir;               // the WAL directory
+  int workers = 1;               // sample shards / threads, >= 1
+  LogFn log;                     // null: LogToStderr; per-segment progress
+  bool log_progress = true;
+};
+
+struct ReplayStats {
+  int checkpoint = -1;  // N of the checkpoint replayed, -1 if none
+  int first_segment = -1, last_segment = -1;
+  int64_t records = 0;
+  int64_t series = 0;            // passed to OnSeries
+  int64_t duplicate_series = 0;  // mapped onto an earlier ref
+  int64_t samples = 0;           // passed to OnSamples
+  int64_t unknown_ref_samples = 0;
+  int64_t tombstones = 0;
+  int64_t max_series_ref = 0;  // the head's next ref starts above this
+  std::map<std::string, int64_t> skipped_records;  // by type name
+};
+
+absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
+                                         ReplayVisitor* visitor);
+
+}  // namespace tsdb::wal
+
+#endif  // TSDB_WAL_REPLAY_H_

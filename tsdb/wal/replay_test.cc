@@ -1,0 +1,163 @@
+#include "tsdb/wal/replay.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "plugins/wal/segmented/segmented_wal.h"
+#include "testing/mem_file_system.h"
+#include "tsdb/wal/reader.h"
+#include "tsdb/wal/wal_test_util.h"
+
+namespace tsdb::wal {
+namespace {
+
+class ReplayTest : public ::testing::TestWithParam<int> {
+ protected:
+  WalOptions Options() {
+    WalOptions o;
+    o.fs = &fs_;
+    o.dir = "/wal";
+    o.log = [](std::string_view) {};
+    return o;
+  }
+  ReplayOptions Replay(std::vector<std::string>* lines) {
+    ReplayOptions r;
+    r.fs = &fs_;
+    r.dir = "/wal";
+    r.workers = GetParam();
+    r.log = [lines](std::string_view l) { lines->emplace_back(l); };
+    return r;
+  }
+  testing::MemFileSystem fs_;
+};
+
+TEST_P(ReplayTest, SeriesSamplesTombstonesAcrossSegmentsWithDuplicates) {
+  {
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    std::string stones;
+    record::EncodeTombstones({{2, 0, 10}}, &stones);
+    std::string meta;
+    record::EncodeMetadata({{1, 1, "", "help"}}, &meta);
+    ASSERT_TRUE((*w)->Log({SeriesRec(1, "a"), SeriesRec(2, "b")}).ok());
+    ASSERT_TRUE((*w)->Log({SamplesRec({{1, 10, 1}, {2, 10, 2}, {1, 20, 3}}),
+                           meta, stones, std::string("\x63junk")})
+                    .ok());
+  }
+  {
+    // After a "restart" series a is re-created as ref 5.
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Log({SeriesRec(5, "a"), SeriesRec(6, "c")}).ok());
+    ASSERT_TRUE(
+        (*w)->Log({SamplesRec({{5, 30, 4}, {6, 30, 5}, {99, 30, 6}})}).ok());
+    std::string stones;
+    record::EncodeTombstones({{5, 0, 1}}, &stones);
+    ASSERT_TRUE((*w)->Log({stones}).ok());
+  }
+  CollectingVisitor v;
+  v.workers = GetParam();
+  std::vector<std::string> lines;
+  auto stats = ReplayWalDir(Replay(&lines), &v);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(v.series.size(), 3u);
+  EXPECT_EQ(v.series[1], "{__name__=\"a\", job=\"t\"}");
+  EXPECT_FALSE(v.series.count(5));
+  // Samples of series a replayed before its duplicate record are dropped
+  // (Prometheus 2.42); later ones, logged under ref 5, arrive as ref 1.
+  EXPECT_EQ(v.resets, 1);
+  EXPECT_EQ(v.samples[1], (std::vector<std::pair<int64_t, double>>{{30, 4}}));
+  EXPECT_EQ(v.samples[2].size(), 1u);
+  EXPECT_EQ(v.samples[6].size(), 1u);
+  EXPECT_FALSE(v.wrong_shard);
+  EXPECT_FALSE(v.sample_before_series);
+  ASSERT_EQ(v.stones.size(), 2u);
+  EXPECT_EQ(v.stones[1].ref, 1u);  // mapped like samples
+  EXPECT_EQ(stats->series, 3);
+  EXPECT_EQ(stats->duplicate_series, 1);
+  EXPECT_EQ(stats->samples, 5);  // counts applied, including dropped later
+  EXPECT_EQ(stats->unknown_ref_samples, 1);
+  EXPECT_EQ(stats->max_series_ref, 6);
+  EXPECT_EQ(stats->skipped_records["metadata"], 1);
+  EXPECT_EQ(stats->skipped_records["unknown"], 1);
+  EXPECT_EQ(stats->first_segment, 0);
+  EXPECT_EQ(stats->last_segment, 1);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "WAL segment loaded segment=0 maxSegment=1");
+}
+
+TEST_P(ReplayTest, CorruptionStopsWithSegmentAndOffsetAfterApplyingPrefix) {
+  {
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Log({SeriesRec(1, "a")}).ok());
+    ASSERT_TRUE((*w)->Log({SamplesRec({{1, 10, 1}})}).ok());
+    ASSERT_TRUE((*w)->Log({SamplesRec({{1, 20, 2}})}).ok());
+  }
+  const uint64_t size = *fs_.FileSize("/wal/00000000");
+  (void)size;
+  // Damage the last record's data (it starts after two earlier records).
+  auto segs = SegmentsInDir(&fs_, "/wal", 0, -1);
+  Reader r(&fs_, *segs);
+  uint64_t last_start = 0;
+  while (r.Next()) last_start = r.offset();
+  ASSERT_TRUE(fs_.CorruptByte("/wal/00000000", last_start + 9, 0x40).ok());
+  CollectingVisitor v;
+  v.workers = GetParam();
+  std::vector<std::string> lines;
+  auto stats = ReplayWalDir(Replay(&lines), &v);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(stats.status().message().find("00000000 at offset " +
+                                          std::to_string(last_start)),
+            std::string::npos)
+      << stats.status();
+  EXPECT_EQ(v.samples[1].size(), 1u);
+}
+
+class FailingVisitor final : public ReplayVisitor {
+ public:
+  absl::Status OnSeries(const std::vector<record::RefSeries>&) override {
+    return absl::OkStatus();
+  }
+  absl::Status OnSamples(int, const std::vector<record::RefSample>&) override {
+    return absl::ResourceExhaustedError("head full");
+  }
+  absl::Status OnTombstones(const std::vector<record::Stone>&) override {
+    return absl::OkStatus();
+  }
+  absl::Status OnDuplicateSeries(int, uint64_t) override {
+    return absl::OkStatus();
+  }
+};
+
+TEST_P(ReplayTest, VisitorErrorStopsReplay) {
+  {
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Log({SeriesRec(1, "a")}).ok());
+    for (int i = 0; i < 100; ++i) {
+      std::vector<record::RefSample> s;
+      for (int j = 0; j < 100; ++j) s.push_back({1, i * 100 + j, 1.0});
+      ASSERT_TRUE((*w)->Log({SamplesRec(s)}).ok());
+    }
+  }
+  FailingVisitor v;
+  std::vector<std::string> lines;
+  auto stats = ReplayWalDir(Replay(&lines), &v);
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_P(ReplayTest, EmptyOrMissingDir) {
+  CollectingVisitor v;
+  std::vector<std::string> lines;
+  auto stats = ReplayWalDir(Replay(&lines), &v);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->records, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, ReplayTest, ::testing::Values(1, 2, 4));
+
+}  // namespace
+}  // namespace tsdb::wal

@@ -1,0 +1,75 @@
+// Test helpers for tsdb/wal: a recording ReplayVisitor and record builders.
+// Thread safety: CollectingVisitor may be called as ReplayVisitor allows.
+#ifndef TSDB_WAL_WAL_TEST_UTIL_H_
+#define TSDB_WAL_WAL_TEST_UTIL_H_
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tsdb/record/record.h"
+#include "tsdb/wal/replay.h"
+
+namespace tsdb::wal {
+
+class CollectingVisitor final : public ReplayVisitor {
+ public:
+  absl::Status OnSeries(const std::vector<record::RefSeries>& s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& x : s) series[x.ref] = x.labels.ToString();
+    return absl::OkStatus();
+  }
+  absl::Status OnSamples(int shard,
+                         const std::vector<record::RefSample>& s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& x : s) {
+      if (x.ref % workers != static_cast<uint64_t>(shard)) wrong_shard = true;
+      if (!series.count(x.ref)) sample_before_series = true;
+      samples[x.ref].push_back({x.t, x.v});
+    }
+    return absl::OkStatus();
+  }
+  absl::Status OnTombstones(const std::vector<record::Stone>& s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    stones.insert(stones.end(), s.begin(), s.end());
+    return absl::OkStatus();
+  }
+
+  absl::Status OnDuplicateSeries(int shard, uint64_t ref) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (ref % workers != static_cast<uint64_t>(shard)) wrong_shard = true;
+    samples.erase(ref);
+    ++resets;
+    return absl::OkStatus();
+  }
+
+  int workers = 1;
+  int resets = 0;
+  std::map<uint64_t, std::string> series;
+  std::map<uint64_t, std::vector<std::pair<int64_t, double>>> samples;
+  std::vector<record::Stone> stones;
+  bool wrong_shard = false;
+  bool sample_before_series = false;
+
+ private:
+  std::mutex mu_;
+};
+
+inline std::string SeriesRec(uint64_t ref, const std::string& name) {
+  std::string out;
+  record::EncodeSeries(
+      {{ref, labels::Labels::FromPairs({{"__name__", name}, {"job", "t"}})}},
+      &out);
+  return out;
+}
+
+inline std::string SamplesRec(const std::vector<record::RefSample>& s) {
+  std::string out;
+  record::EncodeSamples(s, &out);
+  return out;
+}
+
+}  // namespace tsdb::wal
+
+#endif  // TSDB_WAL_WAL_TEST_UTIL_H_

@@ -3,10 +3,12 @@
 //
 //   tools/bazel run //frontends:tsdb -- list /path/to/data
 //   tools/bazel run //frontends:tsdb -- dump --match='up' /path/to/data
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "frontends/builtin_plugins.h"
 #include "frontends/cli/commands.h"
 
@@ -53,6 +55,15 @@ int main(int argc, char** argv) {
       !s.ok()) {
     std::cerr << "tsdb: registering plugins: " << s << "\n";
     return 1;
+  }
+  {
+    const std::vector<std::string> readers = registry.chunk_readers.Names();
+    if (std::find(readers.begin(), readers.end(), common.chunk_reader) ==
+        readers.end()) {
+      std::cerr << "tsdb: unknown --chunk-reader \"" << common.chunk_reader
+                << "\"; valid: " << absl::StrJoin(readers, ", ") << "\n";
+      return 2;
+    }
   }
   const std::string cmd = args[0];
   args.erase(args.begin());

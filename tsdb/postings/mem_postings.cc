@@ -117,8 +117,7 @@ std::vector<std::string> MemPostings::LabelNames() const {
   return out;
 }
 
-std::vector<std::string> MemPostings::LabelValues(
-    std::string_view name) const {
+std::vector<std::string> MemPostings::LabelValues(std::string_view name) const {
   std::vector<std::string> out;
   {
     std::shared_lock lock(mu_);

@@ -64,10 +64,10 @@ class MemPostings final {
   std::vector<std::string> LabelValues(std::string_view name) const;
 
   struct Stats {
-    size_t series = 0;       // length of the all-series list
-    size_t label_names = 0;  // distinct names
-    size_t label_pairs = 0;  // distinct (name, value) pairs
-    size_t entries = 0;      // references over all pair lists
+    size_t series = 0;        // length of the all-series list
+    size_t label_names = 0;   // distinct names
+    size_t label_pairs = 0;   // distinct (name, value) pairs
+    size_t entries = 0;       // references over all pair lists
     size_t memory_bytes = 0;  // estimate of heap bytes held
   };
   Stats GetStats() const;
@@ -80,7 +80,7 @@ class MemPostings final {
 
   mutable std::shared_mutex mu_;
   absl::flat_hash_map<std::string, ValueMap> lists_;  // GUARDED_BY(mu_)
-  List all_;                                           // GUARDED_BY(mu_)
+  List all_;                                          // GUARDED_BY(mu_)
 };
 
 }  // namespace tsdb::postings

@@ -93,10 +93,10 @@ TEST(MemPostingsTest, RandomAgainstModel) {
     const int adds = std::uniform_int_distribution<int>(0, 60)(rng);
     for (int i = 0; i < adds; ++i) {
       const SeriesRef ref = next++;
-      Labels l = Labels::FromPairs(
-          {{"a", absl::StrCat(rng() % 5)},
-           {"b", absl::StrCat(rng() % 3)},
-           {rng() % 2 ? "c" : "d", absl::StrCat(rng() % 4)}});
+      Labels l =
+          Labels::FromPairs({{"a", absl::StrCat(rng() % 5)},
+                             {"b", absl::StrCat(rng() % 3)},
+                             {rng() % 2 ? "c" : "d", absl::StrCat(rng() % 4)}});
       mp.Add(ref, l);
       live[ref] = l;
     }
@@ -143,8 +143,8 @@ TEST(MemPostingsTest, ConcurrentAddsStaySorted) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
         const SeriesRef ref = next.fetch_add(1);
-        mp.Add(ref, Labels::FromPairs({{"mod", absl::StrCat(ref % 7)},
-                                       {"job", "j"}}));
+        mp.Add(ref, Labels::FromPairs(
+                        {{"mod", absl::StrCat(ref % 7)}, {"job", "j"}}));
       }
     });
   }

@@ -167,7 +167,8 @@ class MergePostings final : public Postings {
 
 class WithoutPostings final : public Postings {
  public:
-  WithoutPostings(std::unique_ptr<Postings> full, std::unique_ptr<Postings> drop)
+  WithoutPostings(std::unique_ptr<Postings> full,
+                  std::unique_ptr<Postings> drop)
       : full_(std::move(full)), drop_(std::move(drop)) {}
 
   bool Next() override {

@@ -217,8 +217,7 @@ TEST(SetOpsTest, RandomAgainstBruteForce) {
         in.push_back(L(sets[2]));
         auto p = Without(Intersect(std::move(in)), L(sets[3]));
         const Refs want = BruteWithout(
-            BruteIntersect({BruteMerge({sets[0], sets[1]}), sets[2]}),
-            sets[3]);
+            BruteIntersect({BruteMerge({sets[0], sets[1]}), sets[2]}), sets[3]);
         CheckAgainstModel(rng, *p, want, universe);
       }
     }

@@ -229,23 +229,6 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
-std::optional<std::string> FindPromtool() {
-  if (const char* path = std::getenv("PATH")) {
-    for (absl::string_view d : absl::StrSplit(path, ':')) {
-      if (d.empty()) continue;
-      std::string p = absl::StrCat(d, "/promtool");
-      if (::access(p.c_str(), X_OK) == 0) return p;
-    }
-  }
-  if (::access("/usr/bin/promtool", X_OK) == 0) return "/usr/bin/promtool";
-  return std::nullopt;
-}
-
-bool RequirePrometheus() {
-  const char* v = std::getenv("TSDB_REQUIRE_PROMETHEUS");
-  return v != nullptr && std::strcmp(v, "1") == 0;
-}
-
 int Run(const std::string& cmd, std::string* out, bool with_stderr) {
   const std::string full = with_stderr ? cmd + " 2>&1" : cmd;
   FILE* f = ::popen(full.c_str(), "r");

@@ -52,10 +52,6 @@ absl::StatusOr<std::map<std::string, std::vector<Sample>>> ReadAll(
 // $TEST_TMPDIR/<name>, emptied.
 std::string TempDir(const std::string& name);
 
-// promtool from PATH or /usr/bin/promtool.
-std::optional<std::string> FindPromtool();
-// True if TSDB_REQUIRE_PROMETHEUS=1.
-bool RequirePrometheus();
 // Runs `cmd` through the shell, capturing stdout (+stderr if asked);
 // returns the exit status.
 int Run(const std::string& cmd, std::string* out, bool with_stderr = false);

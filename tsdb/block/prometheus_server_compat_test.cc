@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "testing/prometheus/prometheus_binaries.h"
 #include "tsdb/block/block_test_util.h"
 #include "tsdb/block/block_writer.h"
 #include "tsdb/io/file_system.h"
@@ -45,7 +46,7 @@ int FreePort() {
 
 TEST(PrometheusServerCompatTest, ServesOurBlocks) {
   if (!Executable("/usr/bin/prometheus") || !Executable("/usr/bin/curl")) {
-    if (testutil::RequirePrometheus()) {
+    if (::tsdb::testing::PrometheusRequired()) {
       FAIL() << "/usr/bin/prometheus or curl missing";
     }
     GTEST_SKIP() << "/usr/bin/prometheus or curl missing";

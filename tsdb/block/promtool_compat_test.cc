@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "testing/prometheus/prometheus_binaries.h"
 #include "tsdb/block/block.h"
 #include "tsdb/block/block_test_util.h"
 #include "tsdb/block/block_writer.h"
@@ -34,14 +35,14 @@ using testutil::Sample;
 using testutil::TestSeries;
 
 std::string Promtool() {
-  std::optional<std::string> p = testutil::FindPromtool();
+  std::optional<std::string> p = ::tsdb::testing::FindPromtool();
   return p.value_or("");
 }
 
 #define REQUIRE_PROMTOOL()                                            \
   do {                                                                \
     if (Promtool().empty()) {                                         \
-      if (testutil::RequirePrometheus()) {                            \
+      if (::tsdb::testing::PrometheusRequired()) {                    \
         FAIL() << "promtool not found and TSDB_REQUIRE_PROMETHEUS=1"; \
       }                                                               \
       GTEST_SKIP() << "promtool not found";                           \

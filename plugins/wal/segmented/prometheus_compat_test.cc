@@ -21,6 +21,7 @@
 
 #include "gtest/gtest.h"
 #include "plugins/wal/segmented/segmented_wal.h"
+#include "testing/prometheus/prometheus_binaries.h"
 #include "tsdb/record/record.h"
 #include "tsdb/wal/reader.h"
 #include "tsdb/wal/replay.h"
@@ -35,8 +36,7 @@ using Dump = std::map<std::string, std::vector<std::pair<int64_t, double>>>;
 
 bool RequirePromtool() {
   if (access(kPromtool, X_OK) == 0) return true;
-  const char* req = std::getenv("TSDB_REQUIRE_PROMETHEUS");
-  if (req != nullptr && std::string(req) == "1") {
+  if (::tsdb::testing::PrometheusRequired()) {
     ADD_FAILURE() << kPromtool << " missing and TSDB_REQUIRE_PROMETHEUS=1";
   }
   return false;

@@ -43,7 +43,7 @@ absl::Status SegmentWriter::Cut() {
   const std::string path = io::JoinPath(dir_, SegmentFileName(next_index_));
   TSDB_ASSIGN_OR_RETURN(file_, fs_->NewWritableFile(path));
   if (options_.preallocate) {
-    TSDB_RETURN_IF_ERROR(fs_->Truncate(path, options_.segment_size));
+    TSDB_RETURN_IF_ERROR(file_->Preallocate(options_.segment_size));
   }
   uint8_t header[kSegmentHeaderSize] = {};
   PutBE32(header, kSegmentMagic);

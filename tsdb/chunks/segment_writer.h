@@ -2,8 +2,8 @@
 // (`<dir>/000001`, `000002`, ...) exactly as Prometheus 2.42 does
 // (tsdb/chunks/chunks.go Writer); see chunk_file_reader.h for the format.
 //
-// - Each new file is preallocated to `segment_size` (ftruncate through
-//   io::FileSystem::Truncate, i.e. sparse) and truncated to its real size
+// - Each new file is preallocated to `segment_size` (fallocate, as
+//   Prometheus; WritableFile::Preallocate) and truncated to its real size
 //   when it is finished (on cut and on Close).
 // - A new file is started when the next chunk would not fit; the writer
 //   counts each chunk as 5 + 1 + len + 4 bytes (worst-case varint), and a

@@ -38,6 +38,15 @@ class WritableFile {
   [[nodiscard]] virtual absl::Status Sync() = 0;
   // Flush and close. Further calls fail.
   [[nodiscard]] virtual absl::Status Close() = 0;
+  // Reserves disk space so the file is at least `size` bytes long (its size
+  // grows to `size`; appends still go at the end of the data written so far,
+  // so writers truncate the unused tail when they finish). POSIX: fallocate,
+  // falling back to ftruncate where the file system cannot fallocate. The
+  // default does nothing (in-memory file systems).
+  [[nodiscard]] virtual absl::Status Preallocate(uint64_t size) {
+    (void)size;
+    return absl::OkStatus();
+  }
   // Bytes appended so far, flushed or not, plus the size the file had when
   // opened for appending.
   virtual uint64_t Size() const = 0;

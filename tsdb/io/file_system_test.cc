@@ -60,6 +60,20 @@ TEST_F(PosixFileSystemTest, WriteAppendReadBack) {
   EXPECT_EQ((*m)->view(), *data);
 }
 
+TEST_F(PosixFileSystemTest, PreallocateReservesThenAppendsAtDataEnd) {
+  const std::string p = JoinPath(dir_, "pre");
+  auto f = fs_->NewWritableFile(p);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Append("head").ok());
+  ASSERT_TRUE((*f)->Preallocate(1 << 20).ok());
+  ASSERT_TRUE((*f)->Append("tail").ok());
+  ASSERT_TRUE((*f)->Flush().ok());
+  EXPECT_EQ(*fs_->FileSize(p), 1u << 20);
+  ASSERT_TRUE((*f)->Close().ok());
+  ASSERT_TRUE(fs_->Truncate(p, 8).ok());
+  EXPECT_EQ(*fs_->ReadFile(p), "headtail");
+}
+
 TEST_F(PosixFileSystemTest, DirectoryOperations) {
   ASSERT_TRUE(fs_->CreateDirs(JoinPath(dir_, "a/b")).ok());
   {

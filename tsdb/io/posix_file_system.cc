@@ -16,7 +16,8 @@ namespace tsdb::io {
 namespace {
 
 absl::Status PosixError(std::string_view op, const std::string& path, int err) {
-  std::string msg = absl::StrCat(std::string(op), " ", path, ": ", std::strerror(err));
+  std::string msg =
+      absl::StrCat(std::string(op), " ", path, ": ", std::strerror(err));
   switch (err) {
     case ENOENT:
       return absl::NotFoundError(msg);
@@ -79,6 +80,22 @@ class PosixWritableFile final : public WritableFile {
     if (::close(fd_) != 0 && s.ok()) s = PosixError("close", path_, errno);
     fd_ = -1;
     return s;
+  }
+
+  absl::Status Preallocate(uint64_t size) override {
+    if (fd_ < 0) return Closed();
+    if (absl::Status s = FlushBuffer(); !s.ok()) return s;
+    if (::fallocate(fd_, 0, 0, static_cast<off_t>(size)) == 0) {
+      return absl::OkStatus();
+    }
+    if (errno != EOPNOTSUPP && errno != ENOSYS) {
+      return PosixError(absl::StrCat("fallocate ", size, " bytes"), path_,
+                        errno);
+    }
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return PosixError(absl::StrCat("ftruncate to ", size), path_, errno);
+    }
+    return absl::OkStatus();
   }
 
   uint64_t Size() const override { return size_; }

@@ -1,0 +1,368 @@
+// Head: construction, series creation and lookup, truncation, statistics.
+// The append path is in head_append.cc, the read path in head_read.cc.
+#include "tsdb/head/head.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "tsdb/base/status_macros.h"
+#include "tsdb/head/isolation.h"
+#include "tsdb/head/series.h"
+#include "tsdb/head/stripe_series.h"
+#include "tsdb/head/symbols.h"
+
+namespace tsdb::head {
+namespace {
+
+// Prometheus drops empty-valued labels before it validates and hashes.
+const labels::Labels* WithoutEmpty(const labels::Labels& lset,
+                                   labels::Labels* storage) {
+  bool any = false;
+  for (const labels::Label& l : lset) any |= l.value.empty();
+  if (!any) return &lset;
+  std::vector<labels::Label> kept;
+  for (const labels::Label& l : lset) {
+    if (!l.value.empty()) kept.push_back(l);
+  }
+  *storage = labels::Labels::FromSorted(std::move(kept));
+  return storage;
+}
+
+// The head's label-set hash (in-process only: it picks hash stripes and
+// map slots). absl's hash is several times faster than Labels::Hash, whose
+// value must be stable across processes.
+uint64_t SeriesHash(const labels::Labels& lset) {
+  uint64_t h = lset.size();
+  for (const labels::Label& l : lset) {
+    h = absl::HashOf(h, absl::string_view(l.name.data(), l.name.size()),
+                     absl::string_view(l.value.data(), l.value.size()));
+  }
+  return h;
+}
+
+void AtomicMax(std::atomic<int64_t>& a, int64_t v) {
+  int64_t cur = a.load(std::memory_order_relaxed);
+  while (cur < v && !a.compare_exchange_weak(cur, v)) {
+  }
+}
+
+void AtomicMin(std::atomic<int64_t>& a, int64_t v) {
+  int64_t cur = a.load(std::memory_order_relaxed);
+  while (cur > v && !a.compare_exchange_weak(cur, v)) {
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Head>> Head::Open(const HeadOptions& opts) {
+  if (opts.codecs == nullptr) {
+    return absl::InvalidArgumentError("head: no codec registry");
+  }
+  TSDB_ASSIGN_OR_RETURN(const chunkenc::ChunkCodec* codec,
+                        opts.codecs->Get(opts.encoding));
+  if (opts.stripe_size == 0 ||
+      (opts.stripe_size & (opts.stripe_size - 1)) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "head: stripe size ", opts.stripe_size, " is not a power of two"));
+  }
+  if (opts.chunk_range <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("head: chunk range ", opts.chunk_range, " <= 0"));
+  }
+  if (opts.samples_per_chunk < 4) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "head: samples per chunk ", opts.samples_per_chunk, " < 4"));
+  }
+  return std::unique_ptr<Head>(new Head(opts, codec));
+}
+
+Head::Head(const HeadOptions& opts, const chunkenc::ChunkCodec* codec)
+    : opts_(opts),
+      codec_(codec),
+      env_(std::make_unique<ChunkEnv>()),
+      symbols_(std::make_unique<SymbolTable>()),
+      reclaimer_(std::make_unique<EpochReclaimer>()),
+      series_(
+          std::make_unique<StripeSeries>(opts.stripe_size, reclaimer_.get())),
+      postings_(std::make_unique<postings::MemPostings>()),
+      iso_(std::make_unique<Isolation>()) {
+  env_->codec = codec;
+  env_->chunk_range = opts.chunk_range;
+  env_->samples_per_chunk = opts.samples_per_chunk;
+  env_->listener = opts.chunk_cut_listener;
+}
+
+Head::~Head() {
+  for (MemSeries* s : series_->TakeAll()) FreeSeries(s);
+  for (EpochReclaimer::FreeFn& f : reclaimer_->TakeAll()) f();
+}
+
+void Head::FreeSeries(MemSeries* s) {
+  symbols_->Release(s->label_ids(), 2 * size_t{s->num_labels()});
+  delete s;
+}
+
+void Head::Reclaim() {
+  if (!reclaimer_->has_retired()) return;
+  for (EpochReclaimer::FreeFn& f : reclaimer_->TakeReclaimable()) f();
+}
+
+bool Head::LabelsEqual(const MemSeries& s, const labels::Labels& lset) const {
+  if (s.num_labels() != lset.size()) return false;
+  const uint32_t* ids = s.label_ids();
+  for (size_t i = 0; i < lset.size(); ++i) {
+    if (symbols_->Get(ids[2 * i]) != lset[i].name ||
+        symbols_->Get(ids[2 * i + 1]) != lset[i].value) {
+      return false;
+    }
+  }
+  return true;
+}
+
+labels::Labels Head::LabelsOf(const MemSeries& s) const {
+  std::vector<labels::Label> out;
+  out.reserve(s.num_labels());
+  const uint32_t* ids = s.label_ids();
+  for (uint32_t i = 0; i < s.num_labels(); ++i) {
+    out.push_back(labels::Label{std::string(symbols_->Get(ids[2 * i])),
+                                std::string(symbols_->Get(ids[2 * i + 1]))});
+  }
+  return labels::Labels::FromSorted(std::move(out));
+}
+
+int Head::Compare(const MemSeries& a, const MemSeries& b) const {
+  const uint32_t n = std::min(a.num_labels(), b.num_labels());
+  const uint32_t* x = a.label_ids();
+  const uint32_t* y = b.label_ids();
+  for (uint32_t i = 0; i < 2 * n; ++i) {
+    if (x[i] == y[i]) continue;
+    const int c = symbols_->Get(x[i]).compare(symbols_->Get(y[i]));
+    if (c != 0) return c;
+  }
+  if (a.num_labels() == b.num_labels()) return 0;
+  return a.num_labels() < b.num_labels() ? -1 : 1;
+}
+
+MemSeries* Head::FindByLabels(const labels::Labels& lset, uint64_t hash) const {
+  return series_->GetByHash(
+      hash, [&](const MemSeries& s) { return LabelsEqual(s, lset); });
+}
+
+absl::StatusOr<Head::GetOrCreateResult> Head::GetOrCreate(
+    const labels::Labels& lset_in) {
+  labels::Labels storage;
+  const labels::Labels& lset = *WithoutEmpty(lset_in, &storage);
+  const uint64_t hash = SeriesHash(lset);
+  if (MemSeries* s = FindByLabels(lset, hash)) {
+    return GetOrCreateResult{s, false};
+  }
+  // Only label sets that name no existing series need validating: every
+  // stored set is valid, so an invalid one cannot have matched.
+  TSDB_RETURN_IF_ERROR(lset.Validate());
+  if (opts_.lifecycle != nullptr) {
+    TSDB_RETURN_IF_ERROR(opts_.lifecycle->PreCreation(lset));
+  }
+  const uint32_t n = static_cast<uint32_t>(lset.size());
+  auto ids = std::make_unique_for_overwrite<uint32_t[]>(2 * size_t{n});
+  symbols_->Intern(lset, ids.get());
+  auto s = std::make_unique<MemSeries>(0, hash, std::move(ids), n);
+  s->pending = 1;  // the creating appender's
+  MemSeries* linked = series_->InsertByHash(
+      s.get(), [&](const MemSeries& e) { return LabelsEqual(e, lset); },
+      [&] { return last_ref_.fetch_add(1, std::memory_order_acq_rel) + 1; });
+  if (linked != s.get()) {
+    // A concurrent appender created it first.
+    symbols_->Release(s->label_ids(), 2 * size_t{n});
+    return GetOrCreateResult{linked, false};
+  }
+  s.release();
+  series_->InsertByRef(linked);
+  postings_->Add(linked->ref(), lset);
+  num_series_.fetch_add(1, std::memory_order_relaxed);
+  series_created_.fetch_add(1, std::memory_order_relaxed);
+  if (opts_.lifecycle != nullptr) opts_.lifecycle->PostCreation(lset);
+  return GetOrCreateResult{linked, true};
+}
+
+absl::StatusOr<SeriesRef> Head::CreateSeriesWithRef(
+    SeriesRef ref, const labels::Labels& lset_in) {
+  if (ref == 0 || ref > kMaxSeriesRef) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("head: series ref ", ref, " out of range"));
+  }
+  labels::Labels storage;
+  const labels::Labels& lset = *WithoutEmpty(lset_in, &storage);
+  const uint64_t hash = SeriesHash(lset);
+  {
+    // Lookups need a pin (stripe_series.h).
+    const uint64_t epoch = reclaimer_->Pin();
+    MemSeries* same = FindByLabels(lset, hash);
+    const SeriesRef same_ref = same != nullptr ? same->ref() : 0;
+    MemSeries* other = same == nullptr ? series_->GetByRef(ref) : nullptr;
+    const std::string owner = other ? LabelsOf(*other).ToString() : "";
+    reclaimer_->Unpin(epoch);
+    if (same_ref != 0) return same_ref;
+    if (other != nullptr) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "head: series ref ", ref, " already belongs to ", owner));
+    }
+  }
+  TSDB_RETURN_IF_ERROR(lset.Validate());
+  if (opts_.lifecycle != nullptr) {
+    TSDB_RETURN_IF_ERROR(opts_.lifecycle->PreCreation(lset));
+  }
+  const uint32_t n = static_cast<uint32_t>(lset.size());
+  auto ids = std::make_unique_for_overwrite<uint32_t[]>(2 * size_t{n});
+  symbols_->Intern(lset, ids.get());
+  auto s = std::make_unique<MemSeries>(ref, hash, std::move(ids), n);
+  MemSeries* linked = series_->InsertByHash(
+      s.get(), [&](const MemSeries& e) { return LabelsEqual(e, lset); },
+      [&] { return ref; });
+  if (linked != s.get()) {
+    symbols_->Release(s->label_ids(), 2 * size_t{n});
+    return linked->ref();
+  }
+  s.release();
+  series_->InsertByRef(linked);
+  SeriesRef last = last_ref_.load(std::memory_order_relaxed);
+  while (last < ref && !last_ref_.compare_exchange_weak(last, ref)) {
+  }
+  postings_->Add(ref, lset);
+  num_series_.fetch_add(1, std::memory_order_relaxed);
+  series_created_.fetch_add(1, std::memory_order_relaxed);
+  if (opts_.lifecycle != nullptr) opts_.lifecycle->PostCreation(lset);
+  return ref;
+}
+
+absl::StatusOr<labels::Labels> Head::SeriesLabels(SeriesRef ref) const {
+  const uint64_t epoch = reclaimer_->Pin();
+  absl::StatusOr<labels::Labels> out =
+      absl::NotFoundError(absl::StrCat("head: series ", ref, " not found"));
+  if (MemSeries* s = series_->GetByRef(ref)) out = LabelsOf(*s);
+  reclaimer_->Unpin(epoch);
+  return out;
+}
+
+SeriesRef Head::GetRef(const labels::Labels& lset) const {
+  const uint64_t epoch = reclaimer_->Pin();
+  MemSeries* s = FindByLabels(lset, SeriesHash(lset));
+  const SeriesRef ref = s != nullptr ? s->ref() : 0;
+  reclaimer_->Unpin(epoch);
+  return ref;
+}
+
+void Head::InitTime(int64_t t) {
+  int64_t expected = std::numeric_limits<int64_t>::max();
+  if (!min_time_.compare_exchange_strong(expected, t)) return;
+  expected = std::numeric_limits<int64_t>::min();
+  max_time_.compare_exchange_strong(expected, t);
+}
+
+void Head::UpdateMinMaxTime(int64_t mint, int64_t maxt) {
+  AtomicMin(min_time_, mint);
+  AtomicMax(max_time_, maxt);
+}
+
+int64_t Head::AppendableMinValidTime() const {
+  // Samples may go back at most half a chunk range behind the newest one
+  // (so head compaction never races appends), and never before the last
+  // truncation.
+  const int64_t maxt = MaxTime();
+  const int64_t half = opts_.chunk_range / 2;
+  const int64_t window = maxt < std::numeric_limits<int64_t>::min() + half
+                             ? std::numeric_limits<int64_t>::min()
+                             : maxt - half;
+  return std::max(window, MinValidTime());
+}
+
+absl::Status Head::Truncate(int64_t mint) {
+  std::lock_guard truncate_lock(truncate_mu_);
+  if (initialized() && MinTime() >= mint) return absl::OkStatus();
+  min_time_.store(mint, std::memory_order_release);
+  AtomicMax(min_valid_time_, mint);
+
+  int64_t actual_mint = std::numeric_limits<int64_t>::max();
+  uint64_t chunks_removed = 0;
+  std::vector<MemSeries*> dead = series_->Collect([&](MemSeries& s) {
+    std::lock_guard lock(s.mu);
+    chunks_removed += s.TruncateChunksBefore(mint);
+    if (s.NumChunks() == 0 && s.pending == 0) {
+      s.deleted = true;
+      return true;
+    }
+    actual_mint = std::min(actual_mint, s.min_time());
+    return false;
+  });
+
+  if (actual_mint > mint) {
+    // Nothing left as old as mint: move the head's range up to the data, as
+    // far as appends may still reach.
+    const int64_t v = std::min(actual_mint, AppendableMinValidTime());
+    if (v > mint) {
+      min_time_.store(v, std::memory_order_release);
+      AtomicMax(min_valid_time_, v);
+    }
+  }
+
+  std::vector<std::pair<SeriesRef, labels::Labels>> gone;
+  gone.reserve(dead.size());
+  for (MemSeries* s : dead) gone.emplace_back(s->ref(), LabelsOf(*s));
+  postings_->Delete(gone);
+  num_chunks_.fetch_sub(chunks_removed, std::memory_order_relaxed);
+  chunks_removed_.fetch_add(chunks_removed, std::memory_order_relaxed);
+  num_series_.fetch_sub(dead.size(), std::memory_order_relaxed);
+  series_removed_.fetch_add(dead.size(), std::memory_order_relaxed);
+  if (opts_.lifecycle != nullptr && !gone.empty()) {
+    std::vector<labels::Labels> deleted;
+    deleted.reserve(gone.size());
+    for (auto& [ref, lset] : gone) deleted.push_back(std::move(lset));
+    opts_.lifecycle->PostDeletion(deleted);
+  }
+
+  std::vector<EpochReclaimer::FreeFn> frees;
+  frees.reserve(dead.size());
+  for (MemSeries* s : dead) frees.push_back([this, s] { FreeSeries(s); });
+  reclaimer_->Retire(std::move(frees));
+  Reclaim();
+  return absl::OkStatus();
+}
+
+HeadStats Head::Stats() const {
+  HeadStats st;
+  st.num_series = num_series_.load(std::memory_order_relaxed);
+  st.num_chunks = num_chunks_.load(std::memory_order_relaxed);
+  st.min_time = MinTime();
+  st.max_time = MaxTime();
+  st.min_valid_time = MinValidTime();
+  st.series_created = series_created_.load(std::memory_order_relaxed);
+  st.series_removed = series_removed_.load(std::memory_order_relaxed);
+  st.chunks_created = chunks_created_.load(std::memory_order_relaxed);
+  st.chunks_removed = chunks_removed_.load(std::memory_order_relaxed);
+  st.samples_appended = samples_appended_.load(std::memory_order_relaxed);
+  st.out_of_order_samples = out_of_order_.load(std::memory_order_relaxed);
+  st.out_of_bound_samples = out_of_bounds_.load(std::memory_order_relaxed);
+  st.duplicate_samples = duplicates_.load(std::memory_order_relaxed);
+  st.commit_dropped = commit_dropped_.load(std::memory_order_relaxed);
+  return st;
+}
+
+HeadMemoryStats Head::MemoryStats() const {
+  HeadMemoryStats m;
+  series_->ForEach([&](MemSeries& s) {
+    std::lock_guard lock(s.mu);
+    m.series += s.MemoryBytes();
+  });
+  m.symbols = symbols_->MemoryBytes();
+  m.postings = postings_->GetStats().memory_bytes;
+  m.stripes = series_->MemoryBytes();
+  m.total = m.series + m.symbols + m.postings + m.stripes;
+  return m;
+}
+
+}  // namespace tsdb::head

@@ -1,0 +1,397 @@
+// The write path: appends by ref and by labels, validation rules (one test
+// each), Commit/Rollback, the CommitLog hook, replay and lifecycle hooks.
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tsdb/head/head.h"
+#include "tsdb/head/test_util.h"
+
+namespace tsdb::head {
+namespace {
+
+using labels::Labels;
+using testing::OpenHead;
+using testing::ReadAll;
+using testing::TestOptions;
+using testing::TV;
+
+constexpr int64_t kHour = 3600 * 1000;
+
+const Labels kA = Labels::FromPairs({{"__name__", "up"}, {"job", "a"}});
+const Labels kB = Labels::FromPairs({{"__name__", "up"}, {"job", "b"}});
+
+class RecordingLog : public CommitLog {
+ public:
+  absl::Status Log(const std::vector<SeriesRecord>& series,
+                   const std::vector<SampleRecord>& samples) override {
+    std::lock_guard lock(mu);
+    ++calls;
+    for (const SeriesRecord& s : series) this->series.push_back(s);
+    for (const SampleRecord& s : samples) this->samples.push_back(s);
+    return fail;
+  }
+  std::mutex mu;
+  int calls = 0;
+  std::vector<SeriesRecord> series;
+  std::vector<SampleRecord> samples;
+  absl::Status fail;
+};
+
+class Lifecycle : public SeriesLifecycleCallback {
+ public:
+  absl::Status PreCreation(const Labels& l) override {
+    ++pre;
+    if (l.Get("job") == "refused") {
+      return absl::ResourceExhaustedError("series limit reached");
+    }
+    return absl::OkStatus();
+  }
+  void PostCreation(const Labels& l) override { created.push_back(l); }
+  void PostDeletion(const std::vector<Labels>& d) override {
+    deleted.insert(deleted.end(), d.begin(), d.end());
+  }
+  int pre = 0;
+  std::vector<Labels> created;
+  std::vector<Labels> deleted;
+};
+
+TEST(HeadAppendTest, AppendByLabelsThenByRef) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  absl::StatusOr<SeriesRef> ref = app->Append(0, kA, 1000, 1);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  EXPECT_EQ(*ref, 1u);  // refs count up from 1
+  EXPECT_EQ(*app->Append(*ref, {}, 2000, 2), 1u);
+  EXPECT_EQ(*app->Append(0, kB, 1000, 3), 2u);
+  EXPECT_EQ(app->pending_samples(), 3u);
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, 1), (std::vector<TV>{{1000, 1}, {2000, 2}}));
+  EXPECT_EQ(ReadAll(*head, 2), (std::vector<TV>{{1000, 3}}));
+  EXPECT_EQ(head->GetRef(kA), 1u);
+  EXPECT_EQ(head->GetRef(Labels::FromPairs({{"x", "y"}})), 0u);
+  EXPECT_EQ(*head->SeriesLabels(2), kB);
+  EXPECT_EQ(head->SeriesLabels(3).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(head->MinTime(), 1000);
+  EXPECT_EQ(head->MaxTime(), 2000);
+  const HeadStats st = head->Stats();
+  EXPECT_EQ(st.num_series, 2u);
+  EXPECT_EQ(st.num_chunks, 2u);
+  EXPECT_EQ(st.samples_appended, 3u);
+}
+
+TEST(HeadAppendTest, SamplesInvisibleUntilCommit) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  HeadReaders before = head->Readers(0, 10000);
+  ASSERT_TRUE(app->Append(1, {}, 2000, 2).ok());
+  // Pending: nobody sees it.
+  EXPECT_EQ(ReadAll(*head, 1), (std::vector<TV>{{1000, 1}}));
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, 1), (std::vector<TV>{{1000, 1}, {2000, 2}}));
+  // A snapshot taken before the commit keeps not seeing it.
+  std::vector<TV> got;
+  ASSERT_TRUE(testing::ReadSeries(*before.index, *before.chunks, 1, &got).ok());
+  EXPECT_EQ(got, (std::vector<TV>{{1000, 1}}));
+}
+
+TEST(HeadAppendTest, RollbackDropsSamplesKeepsSeries) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  ASSERT_TRUE(app->Rollback().ok());
+  EXPECT_TRUE(ReadAll(*head, 1).empty());
+  EXPECT_EQ(head->GetRef(kA), 1u);  // the series exists from Append on
+  // The appender is reusable.
+  EXPECT_EQ(*app->Append(0, kA, 1000, 1), 1u);
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, 1), (std::vector<TV>{{1000, 1}}));
+}
+
+TEST(HeadAppendTest, DestroyingAnOpenAppenderRollsBack) {
+  auto head = OpenHead();
+  {
+    auto app = head->Appender();
+    ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  }
+  EXPECT_TRUE(ReadAll(*head, 1).empty());
+  EXPECT_EQ(head->Stats().samples_appended, 0u);
+}
+
+TEST(HeadAppendTest, UnknownRefFallsBackToLabels) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  EXPECT_EQ(*app->Append(777, kA, 1000, 1), 1u);  // created by labels
+  EXPECT_EQ(*app->Append(888, kA, 2000, 1), 1u);  // found by labels
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, 1).size(), 2u);
+}
+
+TEST(HeadAppendTest, UnknownRefWithoutLabelsIsInvalid) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  absl::StatusOr<SeriesRef> r = app->Append(5, {}, 1000, 1);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "empty labelset");
+}
+
+TEST(HeadAppendTest, OutOfOrderSampleAgainstCommitted) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 2000, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  absl::StatusOr<SeriesRef> r = app->Append(1, {}, 1000, 1);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(), "out of order sample");
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(head->Stats().out_of_order_samples, 1u);
+}
+
+TEST(HeadAppendTest, OutOfOrderSampleAgainstPending) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 2000, 1).ok());
+  absl::StatusOr<SeriesRef> r = app->Append(1, {}, 1000, 1);
+  EXPECT_EQ(r.status().message(), "out of order sample");
+  // The failed append left the batch as it was.
+  ASSERT_TRUE(app->Append(1, {}, 3000, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, 1), (std::vector<TV>{{2000, 1}, {3000, 1}}));
+}
+
+TEST(HeadAppendTest, DuplicateSampleAgainstCommitted) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  absl::StatusOr<SeriesRef> r = app->Append(1, {}, 1000, 2);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(), "duplicate sample for timestamp");
+}
+
+TEST(HeadAppendTest, DuplicateSampleAgainstPending) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  absl::StatusOr<SeriesRef> r = app->Append(1, {}, 1000, 2);
+  EXPECT_EQ(r.status().message(), "duplicate sample for timestamp");
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(head->Stats().duplicate_samples, 1u);
+}
+
+TEST(HeadAppendTest, IdenticalDuplicateAcceptedSilently) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1.5).ok());
+  EXPECT_EQ(*app->Append(1, {}, 1000, 1.5), 1u);  // pending duplicate
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(*app->Append(1, {}, 1000, 1.5), 1u);  // committed duplicate
+  EXPECT_EQ(*app->Append(0, kA, 1000, 1.5), 1u);  // by labels too
+  // Stale markers (a NaN) compare by bits.
+  const double stale = std::bit_cast<double>(uint64_t{0x7FF0000000000002});
+  ASSERT_TRUE(app->Append(1, {}, 2000, stale).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(*app->Append(1, {}, 2000, stale), 1u);
+  EXPECT_EQ(app->Append(1, {}, 2000, std::nan("")).status().message(),
+            "duplicate sample for timestamp");
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, 1).size(), 2u);
+  EXPECT_EQ(head->Stats().samples_appended, 2u);
+}
+
+TEST(HeadAppendTest, OutOfBoundsBehindTheAppendableWindow) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 10 * kHour, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  // Half a chunk range (1h) behind the head's max time is the limit.
+  absl::StatusOr<SeriesRef> r = app->Append(0, kB, 9 * kHour - 1, 1);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(), "out of bounds");
+  EXPECT_TRUE(app->Append(0, kB, 9 * kHour, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(head->Stats().out_of_bound_samples, 1u);
+}
+
+TEST(HeadAppendTest, OutOfBoundsBeforeTruncation) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  ASSERT_TRUE(head->Truncate(5000).ok());
+  EXPECT_GE(head->MinValidTime(), 5000);
+  EXPECT_EQ(app->Append(0, kB, 4999, 1).status().message(), "out of bounds");
+  EXPECT_TRUE(app->Append(0, kB, 5000, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+}
+
+TEST(HeadAppendTest, InvalidLabels) {
+  auto head = OpenHead();
+  auto app = head->Appender();
+  absl::StatusOr<SeriesRef> r =
+      app->Append(0, Labels::FromPairs({{"a", "1"}, {"a", "2"}}), 1000, 1);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "label name \"a\" is not unique");
+  r = app->Append(0, Labels(), 1000, 1);
+  EXPECT_EQ(r.status().message(), "empty labelset");
+  EXPECT_EQ(head->Stats().num_series, 0u);
+}
+
+TEST(HeadAppendTest, EmptyValuedLabelsAreDropped) {
+  RecordingLog log;
+  HeadOptions opts = TestOptions();
+  opts.commit_log = &log;
+  auto head = OpenHead(opts);
+  auto app = head->Appender();
+  std::vector<labels::Label> with_empty = {{"a", "1"}, {"b", ""}};
+  const SeriesRef r1 = *app->Append(0, Labels::FromSorted(with_empty), 1000, 1);
+  const SeriesRef r2 =
+      *app->Append(0, Labels::FromPairs({{"a", "1"}}), 2000, 1);
+  EXPECT_EQ(r1, r2);
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(*head->SeriesLabels(r1), Labels::FromPairs({{"a", "1"}}));
+  ASSERT_EQ(log.series.size(), 1u);
+  EXPECT_EQ(log.series[0].labels, Labels::FromPairs({{"a", "1"}}));
+}
+
+TEST(HeadAppendTest, CommitLogSeesSeriesAndSamplesBeforeVisibility) {
+  RecordingLog log;
+  HeadOptions opts = TestOptions();
+  opts.commit_log = &log;
+  auto head = OpenHead(opts);
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  ASSERT_TRUE(app->Append(0, kB, 1000, 2).ok());
+  ASSERT_TRUE(app->Append(1, {}, 2000, 3).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(log.calls, 1);
+  ASSERT_EQ(log.series.size(), 2u);
+  EXPECT_EQ(log.series[0].ref, 1u);
+  EXPECT_EQ(log.series[0].labels, kA);
+  EXPECT_EQ(log.series[1].ref, 2u);
+  ASSERT_EQ(log.samples.size(), 3u);
+  EXPECT_EQ(log.samples[2].ref, 1u);
+  EXPECT_EQ(log.samples[2].t, 2000);
+  EXPECT_EQ(log.samples[2].v, 3);
+
+  // Existing series are not logged again.
+  ASSERT_TRUE(app->Append(1, {}, 3000, 4).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(log.series.size(), 2u);
+  EXPECT_EQ(log.samples.size(), 4u);
+}
+
+TEST(HeadAppendTest, FailingCommitLogMakesNothingVisible) {
+  RecordingLog log;
+  log.fail = absl::UnavailableError("disk full");
+  HeadOptions opts = TestOptions();
+  opts.commit_log = &log;
+  auto head = OpenHead(opts);
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  absl::Status st = app->Commit();
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("disk full"), std::string::npos);
+  EXPECT_TRUE(ReadAll(*head, 1).empty());
+  EXPECT_EQ(head->Stats().samples_appended, 0u);
+  // The failed batch left nothing pending: the next one works.
+  log.fail = absl::OkStatus();
+  ASSERT_TRUE(app->Append(1, {}, 1000, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, 1), (std::vector<TV>{{1000, 1}}));
+}
+
+TEST(HeadAppendTest, RollbackLogsCreatedSeriesOnly) {
+  RecordingLog log;
+  HeadOptions opts = TestOptions();
+  opts.commit_log = &log;
+  auto head = OpenHead(opts);
+  auto app = head->Appender();
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  ASSERT_TRUE(app->Rollback().ok());
+  ASSERT_EQ(log.series.size(), 1u);
+  EXPECT_EQ(log.series[0].labels, kA);
+  EXPECT_TRUE(log.samples.empty());
+}
+
+TEST(HeadAppendTest, ReplayCreatesSeriesWithGivenRefs) {
+  RecordingLog log;
+  HeadOptions opts = TestOptions();
+  opts.commit_log = &log;
+  auto head = OpenHead(opts);
+  EXPECT_EQ(*head->CreateSeriesWithRef(42, kA), 42u);
+  EXPECT_EQ(*head->CreateSeriesWithRef(7, kB), 7u);
+  // Same labels again: the existing ref.
+  EXPECT_EQ(*head->CreateSeriesWithRef(50, kA), 42u);
+  EXPECT_EQ(head->CreateSeriesWithRef(42, Labels::FromPairs({{"x", "1"}}))
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(head->CreateSeriesWithRef(0, kA).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(head->LastSeriesRef(), 42u);
+
+  // Replayed samples skip the log and the bounds check.
+  auto replay = head->Appender(AppenderOptions{.replay = true});
+  ASSERT_TRUE(replay->Append(42, {}, 10 * kHour, 1).ok());
+  ASSERT_TRUE(replay->Append(7, {}, 1000, 2).ok());
+  ASSERT_TRUE(replay->Commit().ok());
+  EXPECT_EQ(log.calls, 0);
+  EXPECT_EQ(ReadAll(*head, 7), (std::vector<TV>{{1000, 2}}));
+
+  // New series continue after the highest replayed ref.
+  auto app = head->Appender();
+  EXPECT_EQ(*app->Append(0, Labels::FromPairs({{"new", "1"}}), 10 * kHour, 1),
+            43u);
+  ASSERT_TRUE(app->Commit().ok());
+}
+
+TEST(HeadAppendTest, LifecycleCanRefuseCreation) {
+  Lifecycle lc;
+  HeadOptions opts = TestOptions();
+  opts.lifecycle = &lc;
+  auto head = OpenHead(opts);
+  auto app = head->Appender();
+  absl::StatusOr<SeriesRef> r =
+      app->Append(0, Labels::FromPairs({{"job", "refused"}}), 1000, 1);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(head->Stats().num_series, 0u);
+  ASSERT_TRUE(app->Append(0, kA, 1000, 1).ok());
+  ASSERT_TRUE(app->Append(0, kA, 2000, 1).ok());  // existing: no new hook call
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(lc.pre, 2);
+  ASSERT_EQ(lc.created.size(), 1u);
+  EXPECT_EQ(lc.created[0], kA);
+}
+
+TEST(HeadAppendTest, OpenRejectsBadOptions) {
+  HeadOptions opts = TestOptions();
+  opts.codecs = nullptr;
+  EXPECT_FALSE(Head::Open(opts).ok());
+  opts = TestOptions();
+  opts.stripe_size = 48;
+  EXPECT_FALSE(Head::Open(opts).ok());
+  opts = TestOptions();
+  opts.encoding = 9;
+  EXPECT_EQ(Head::Open(opts).status().code(), absl::StatusCode::kNotFound);
+  opts = TestOptions();
+  opts.chunk_range = 0;
+  EXPECT_FALSE(Head::Open(opts).ok());
+}
+
+TEST(HeadAppendTest, DefaultsArePrometheuss) {
+  HeadOptions opts;
+  EXPECT_EQ(opts.chunk_range, 2 * kHour);
+  EXPECT_EQ(opts.stripe_size, 16384u);
+  EXPECT_EQ(opts.samples_per_chunk, 120);
+  EXPECT_EQ(opts.encoding, 1);
+}
+
+}  // namespace
+}  // namespace tsdb::head

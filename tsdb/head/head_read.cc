@@ -1,0 +1,239 @@
+// The head's read path: an IndexReader and a ChunkReader over one snapshot.
+//
+// Concurrent reads of a chunk being appended to: the reader copies the
+// chunk's bytes under the series lock (the XOR appender rewrites the last
+// bytes and the count header in place, so bytes are never read unlocked),
+// then decodes its private copy. A chunk holds ~120 samples (~150-250
+// bytes), so the copy is cheap, and the returned Chunk is a stable snapshot.
+//
+// Isolation: the snapshot's watermark W fixes, per series, how many samples
+// are visible (series.h, VisibleEnd). A chunk whose samples are only partly
+// visible (a commit in flight, or a reader older than the latest commits)
+// is re-encoded from its visible prefix, so its bytes are a valid chunk of
+// exactly those samples (appending is deterministic, so they equal what the
+// chunk held at that point).
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "tsdb/base/status_macros.h"
+#include "tsdb/head/head.h"
+#include "tsdb/head/isolation.h"
+#include "tsdb/head/series.h"
+#include "tsdb/head/stripe_series.h"
+
+namespace tsdb::head {
+
+// What both readers of one snapshot share; released with the last of them.
+class HeadReadState final {
+ public:
+  HeadReadState(Head* head, int64_t mint, int64_t maxt, bool isolation)
+      : head(head), mint(mint), maxt(maxt), isolation(isolation) {
+    epoch = head->reclaimer_->Pin();
+    watermark = isolation ? head->iso_->OpenRead() : Isolation::kNoIsolation;
+  }
+  ~HeadReadState() {
+    if (isolation) head->iso_->CloseRead(watermark);
+    head->reclaimer_->Unpin(epoch);
+    head->Reclaim();
+  }
+  HeadReadState(const HeadReadState&) = delete;
+  HeadReadState& operator=(const HeadReadState&) = delete;
+
+  Head* const head;
+  const int64_t mint;
+  const int64_t maxt;
+  const bool isolation;
+  uint64_t watermark = 0;
+  uint64_t epoch = 0;
+};
+
+namespace {
+
+// Decodes the first `n` samples of `bytes` into a new chunk.
+absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> Reencode(
+    const chunkenc::ChunkCodec& codec, std::string_view bytes, uint32_t n) {
+  std::unique_ptr<chunkenc::SampleIterator> it = codec.NewIterator(bytes);
+  std::unique_ptr<chunkenc::Chunk> chunk = codec.NewChunk();
+  TSDB_ASSIGN_OR_RETURN(std::unique_ptr<chunkenc::ChunkAppender> app,
+                        chunk->Appender());
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!it->Next()) {
+      TSDB_RETURN_IF_ERROR(it->status());
+      return absl::DataLossError(
+          absl::StrCat("head chunk: ", i, " samples, expected ", n));
+    }
+    const chunkenc::Sample s = it->At();
+    app->Append(s.t, s.v);
+  }
+  return chunk;
+}
+
+}  // namespace
+
+class HeadIndexReader final : public IndexReader {
+ public:
+  explicit HeadIndexReader(std::shared_ptr<HeadReadState> st)
+      : st_(std::move(st)), head_(*st_->head) {}
+
+  absl::StatusOr<std::vector<std::string>> LabelNames() const override {
+    return head_.postings_->LabelNames();
+  }
+
+  absl::StatusOr<std::vector<std::string>> LabelValues(
+      std::string_view name) const override {
+    return head_.postings_->LabelValues(name);
+  }
+
+  std::unique_ptr<postings::Postings> Postings(
+      std::string_view name, std::string_view value) const override {
+    return head_.postings_->Get(name, value);
+  }
+
+  absl::Status Series(SeriesRef ref, labels::Labels* lset,
+                      std::vector<ChunkMeta>* chunks) const override;
+
+  std::unique_ptr<postings::Postings> SortedPostings(
+      std::unique_ptr<postings::Postings> p) const override;
+
+ private:
+  std::shared_ptr<HeadReadState> st_;
+  const Head& head_;
+};
+
+absl::Status HeadIndexReader::Series(SeriesRef ref, labels::Labels* lset,
+                                     std::vector<ChunkMeta>* chunks) const {
+  MemSeries* s = head_.series_->GetByRef(ref);
+  if (s == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("head: series ", ref, " not found"));
+  }
+  *lset = head_.LabelsOf(*s);
+  chunks->clear();
+  const int64_t mint = st_->mint;
+  const int64_t maxt = st_->maxt;
+  // At most one chunk is partly visible; its last visible timestamp is
+  // found by decoding a copy outside the lock.
+  std::string partial;
+  size_t partial_pos = 0;
+  uint64_t partial_n = 0;
+  {
+    std::lock_guard lock(s->mu);
+    const uint64_t end = s->VisibleEnd(st_->watermark);
+    s->ForEachChunk([&](const ChunkView& c) {
+      if (c.first_index >= end || c.num_samples == 0) return;
+      const uint64_t visible =
+          std::min<uint64_t>(c.num_samples, end - c.first_index);
+      if (c.min_time > maxt) return;
+      if (visible < c.num_samples) {
+        partial.assign(c.bytes.data(), c.bytes.size());
+        partial_pos = chunks->size();
+        partial_n = visible;
+      } else if (c.max_time < mint) {
+        return;
+      }
+      chunks->push_back(
+          ChunkMeta{PackHeadChunkRef(ref, c.id), c.min_time, c.max_time});
+    });
+  }
+  if (partial_n > 0) {
+    std::unique_ptr<chunkenc::SampleIterator> it =
+        head_.codec_->NewIterator(partial);
+    int64_t last = (*chunks)[partial_pos].min_time;
+    for (uint64_t i = 0; i < partial_n; ++i) {
+      if (!it->Next()) {
+        TSDB_RETURN_IF_ERROR(it->status());
+        return absl::DataLossError(
+            absl::StrCat("head: series ", ref, ": short open chunk"));
+      }
+      last = it->At().t;
+    }
+    if (last < mint) {
+      chunks->erase(chunks->begin() + static_cast<ptrdiff_t>(partial_pos));
+    } else {
+      (*chunks)[partial_pos].max_time = last;
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<postings::Postings> HeadIndexReader::SortedPostings(
+    std::unique_ptr<postings::Postings> p) const {
+  std::vector<MemSeries*> series;
+  while (p->Next()) {
+    if (MemSeries* s = head_.series_->GetByRef(p->At())) series.push_back(s);
+  }
+  if (absl::Status st = p->status(); !st.ok()) {
+    return std::make_unique<postings::EmptyPostings>(std::move(st));
+  }
+  std::sort(series.begin(), series.end(),
+            [&](const MemSeries* a, const MemSeries* b) {
+              const int c = head_.Compare(*a, *b);
+              return c != 0 ? c < 0 : a->ref() < b->ref();
+            });
+  std::vector<SeriesRef> refs;
+  refs.reserve(series.size());
+  for (const MemSeries* s : series) refs.push_back(s->ref());
+  // In label order, not ascending: Next works, Seek is meaningless (as for
+  // Prometheus's head).
+  return std::make_unique<postings::ListPostings>(std::move(refs));
+}
+
+class HeadChunkReader final : public ChunkReader {
+ public:
+  explicit HeadChunkReader(std::shared_ptr<HeadReadState> st)
+      : st_(std::move(st)), head_(*st_->head) {}
+
+  absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> Chunk(
+      const ChunkMeta& meta) const override;
+
+ private:
+  std::shared_ptr<HeadReadState> st_;
+  const Head& head_;
+};
+
+absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> HeadChunkReader::Chunk(
+    const ChunkMeta& meta) const {
+  const SeriesRef ref = HeadChunkRefSeries(meta.ref);
+  const uint64_t id = HeadChunkRefId(meta.ref);
+  MemSeries* s = head_.series_->GetByRef(ref);
+  if (s == nullptr) {
+    return absl::NotFoundError(absl::StrCat("head chunk ref ", meta.ref,
+                                            ": series ", ref, " not found"));
+  }
+  std::string bytes;
+  uint32_t num_samples = 0;
+  uint64_t visible = 0;
+  {
+    std::lock_guard lock(s->mu);
+    const uint64_t idx = (id - s->first_chunk_id()) & kHeadChunkIdMask;
+    if (idx >= s->NumChunks()) {
+      return absl::NotFoundError(absl::StrCat("head chunk ref ", meta.ref,
+                                              ": chunk ", id, " of series ",
+                                              ref, " not found (truncated)"));
+    }
+    const ChunkView c = s->Chunk(idx);
+    const uint64_t end = s->VisibleEnd(st_->watermark);
+    if (c.first_index >= end) {
+      return absl::NotFoundError(absl::StrCat(
+          "head chunk ref ", meta.ref, ": no samples visible to this reader"));
+    }
+    visible = std::min<uint64_t>(c.num_samples, end - c.first_index);
+    num_samples = c.num_samples;
+    bytes.assign(c.bytes.data(), c.bytes.size());
+  }
+  if (visible == num_samples) return head_.codec_->FromBytes(bytes);
+  return Reencode(*head_.codec_, bytes, static_cast<uint32_t>(visible));
+}
+
+HeadReaders Head::Readers(int64_t mint, int64_t maxt, ReadOptions opts) {
+  auto st = std::make_shared<HeadReadState>(this, mint, maxt, opts.isolation);
+  HeadReaders r;
+  r.index = std::make_unique<HeadIndexReader>(st);
+  r.chunks = std::make_unique<HeadChunkReader>(std::move(st));
+  return r;
+}
+
+}  // namespace tsdb::head

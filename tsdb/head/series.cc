@@ -1,0 +1,159 @@
+#include "tsdb/head/series.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "tsdb/base/status_macros.h"
+
+namespace tsdb::head {
+
+MemSeries::MemSeries(SeriesRef ref, uint64_t hash,
+                     std::unique_ptr<uint32_t[]> ids, uint32_t num_labels)
+    : ref_(ref), hash_(hash), ids_(std::move(ids)), num_labels_(num_labels) {}
+
+MemSeries::~MemSeries() = default;
+
+absl::Status MemSeries::CutNewChunk(int64_t t, const ChunkEnv& env) {
+  // Make the new chunk first, so that a failure leaves the series as it was.
+  std::unique_ptr<chunkenc::Chunk> chunk = env.codec->NewChunk();
+  TSDB_ASSIGN_OR_RETURN(std::unique_ptr<chunkenc::ChunkAppender> app,
+                        chunk->Appender());
+  if (open_ != nullptr) {
+    // Keep the full chunk as an exact-size copy of its bytes: the codec's
+    // chunk and appender (and their growth slack) are freed.
+    const std::string_view bytes = open_->Bytes();
+    CutChunk c;
+    c.min_time = open_min_time_;
+    c.max_time = max_time_;
+    c.size = static_cast<uint32_t>(bytes.size());
+    c.num_samples = open_count_;
+    c.data = std::make_unique_for_overwrite<char[]>(bytes.size());
+    std::memcpy(c.data.get(), bytes.data(), bytes.size());
+    cut_.push_back(std::move(c));
+    if (env.listener != nullptr) {
+      const CutChunk& full = cut_.back();
+      CutChunkInfo info;
+      info.series = ref_;
+      info.chunk_id = first_chunk_id_ + cut_.size() - 1;
+      info.min_time = full.min_time;
+      info.max_time = full.max_time;
+      info.num_samples = static_cast<int>(full.num_samples);
+      info.encoding = open_->encoding();
+      info.bytes = std::string_view(full.data.get(), full.size);
+      env.listener->OnChunkCut(info);
+    }
+  }
+  open_ = std::move(chunk);
+  app_ = std::move(app);
+  open_count_ = 0;
+  open_min_time_ = t;
+  next_at_ = RangeForTimestamp(t, env.chunk_range);
+  return absl::OkStatus();
+}
+
+absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
+                               uint64_t low_watermark, const ChunkEnv& env,
+                               uint64_t* depends_on, uint64_t* new_chunks) {
+  if (open_ == nullptr) {
+    TSDB_RETURN_IF_ERROR(CutNewChunk(t, env));
+    ++*new_chunks;
+  } else {
+    // Prometheus 2.42 (memSeries.append): at a quarter of the target,
+    // predict an end time that spreads the rest of the range evenly; cut at
+    // that time, or at twice the target if the rate went up.
+    const uint32_t n = open_count_;
+    if (n == static_cast<uint32_t>(env.samples_per_chunk / 4)) {
+      next_at_ = ComputeChunkEndTime(open_min_time_, max_time_, next_at_);
+    }
+    if (t >= next_at_ ||
+        n >= static_cast<uint32_t>(env.samples_per_chunk) * 2) {
+      TSDB_RETURN_IF_ERROR(CutNewChunk(t, env));
+      ++*new_chunks;
+    }
+  }
+  app_->Append(t, v);
+  ++open_count_;
+  max_time_ = t;
+  last_value_ = v;
+
+  if (tx_.empty() || tx_.back().seq != seq) {
+    size_t drop = 0;
+    while (drop < tx_.size() && tx_[drop].seq <= low_watermark) ++drop;
+    if (drop > 0) tx_.erase(tx_.begin(), tx_.begin() + drop);
+    for (const TxEntry& e : tx_) {
+      if (e.seq > seq && e.seq > *depends_on) *depends_on = e.seq;
+    }
+    tx_.push_back(TxEntry{seq, appended_});
+  }
+  ++appended_;
+  return absl::OkStatus();
+}
+
+size_t MemSeries::TruncateChunksBefore(int64_t mint) {
+  size_t k = 0;
+  while (k < cut_.size() && cut_[k].max_time < mint) ++k;
+  size_t removed = k;
+  if (k > 0) cut_.erase(cut_.begin(), cut_.begin() + k);
+  if (cut_.empty() && open_ != nullptr && max_time_ < mint) {
+    open_.reset();
+    app_.reset();
+    open_count_ = 0;
+    ++removed;
+  }
+  if (cut_.empty() && cut_.capacity() > 0) {
+    std::vector<CutChunk>().swap(cut_);
+  }
+  first_chunk_id_ += removed;
+  return removed;
+}
+
+ChunkView MemSeries::ChunkAt(size_t i, uint64_t first_index) const {
+  ChunkView v;
+  v.id = first_chunk_id_ + i;
+  v.first_index = first_index;
+  if (i < cut_.size()) {
+    const CutChunk& c = cut_[i];
+    v.min_time = c.min_time;
+    v.max_time = c.max_time;
+    v.num_samples = c.num_samples;
+    v.bytes = std::string_view(c.data.get(), c.size);
+  } else {
+    v.min_time = open_min_time_;
+    v.max_time = max_time_;
+    v.num_samples = open_count_;
+    v.bytes = open_->Bytes();
+  }
+  return v;
+}
+
+ChunkView MemSeries::Chunk(size_t i) const {
+  uint64_t index = appended_ - open_count_;
+  for (size_t j = cut_.size(); j > i; --j) index -= cut_[j - 1].num_samples;
+  return ChunkAt(i, index);
+}
+
+int64_t MemSeries::min_time() const {
+  if (!cut_.empty()) return cut_.front().min_time;
+  if (open_ != nullptr) return open_min_time_;
+  return std::numeric_limits<int64_t>::max();
+}
+
+size_t MemSeries::MemoryBytes() const {
+  // Rounded to 16-byte allocation granules plus the allocator's header.
+  auto alloc = [](size_t n) { return n == 0 ? 0 : ((n + 8 + 15) / 16) * 16; };
+  size_t bytes = alloc(sizeof(MemSeries));
+  bytes += alloc(2 * num_labels_ * sizeof(uint32_t));
+  bytes += alloc(cut_.capacity() * sizeof(CutChunk));
+  for (const CutChunk& c : cut_) bytes += alloc(c.size);
+  if (open_ != nullptr) {
+    // The codec's chunk object, its appender and its byte buffer; the exact
+    // layout is the codec's, so this counts the bytes with 2x slack plus two
+    // small objects.
+    bytes += alloc(open_->Bytes().size() * 2) + 2 * alloc(48);
+  }
+  if (tx_.size() > 1) bytes += alloc(tx_.capacity() * sizeof(TxEntry));
+  return bytes;
+}
+
+}  // namespace tsdb::head

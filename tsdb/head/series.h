@@ -1,0 +1,209 @@
+// MemSeries: one head series — its interned labels, its chunks (full,
+// compacted chunks plus one open chunk being appended to) and the isolation
+// log that tells readers which of its samples they may see.
+//
+// Internal to the head. Ownership: StripeSeries indexes series; the Head
+// frees them (after a grace period, see isolation.h) when Truncate garbage-
+// collects them.
+//
+// Thread safety: ref(), hash() and the label ids are immutable once the
+// series is published. Everything else REQUIRES mu (a SpinLock): appenders
+// take it to validate and to append at Commit, readers to copy chunk bytes
+// and compute visibility, Truncate to drop chunks. Critical sections are a
+// few hundred nanoseconds at most (copying ~200 chunk bytes, cutting a
+// chunk).
+//
+// Chunk ids: each series numbers its chunks consecutively; the oldest chunk
+// in memory has id first_chunk_id(), the open chunk is the last. Truncation
+// advances first_chunk_id(), so an id is never reused for another chunk.
+//
+// Isolation: samples are counted by an absolute index (0 = the series' first
+// sample ever). Each commit that appends to the series records (commit
+// sequence number, index of its first sample here) in a small log; a reader
+// with watermark W sees samples up to the first entry whose sequence number
+// is > W. Entries every reader can see are dropped on the next commit.
+#ifndef TSDB_HEAD_SERIES_H_
+#define TSDB_HEAD_SERIES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "tsdb/chunkenc/chunk.h"
+#include "tsdb/head/options.h"
+#include "tsdb/head/spin_lock.h"
+#include "tsdb/postings/postings.h"
+
+namespace tsdb::head {
+
+// Go's rangeForTimestamp: the end of the `width`-aligned range holding t
+// (Go's integer division, which truncates towards zero).
+constexpr int64_t RangeForTimestamp(int64_t t, int64_t width) {
+  return (t / width) * width + width;
+}
+
+// Go's computeChunkEndTime: when a chunk started at `start` holding samples
+// up to `cur` should end so that chunks up to `max` get equal shares.
+constexpr int64_t ComputeChunkEndTime(int64_t start, int64_t cur, int64_t max) {
+  const int64_t n = (max - start) / ((cur - start + 1) * 4);
+  if (n <= 1) return max;
+  return start + (max - start) / n;
+}
+
+// What appending needs from the head; shared and immutable.
+struct ChunkEnv {
+  const chunkenc::ChunkCodec* codec = nullptr;
+  int64_t chunk_range = kDefaultChunkRange;
+  int samples_per_chunk = kDefaultSamplesPerChunk;
+  ChunkCutListener* listener = nullptr;
+};
+
+enum class Appendability : uint8_t {
+  kOk,                // t is after the last sample
+  kDuplicateIgnored,  // same t, same value bits: accepted, not stored again
+  kOutOfOrder,        // t before the last sample
+  kDuplicate,         // same t, different value
+};
+
+// Classifies (t, v) against a last sample (last_t, last_v). `has_last`
+// false means there is none.
+inline Appendability Classify(bool has_last, int64_t last_t, double last_v,
+                              int64_t t, double v) {
+  if (!has_last || t > last_t) return Appendability::kOk;
+  if (t < last_t) return Appendability::kOutOfOrder;
+  return __builtin_memcmp(&last_v, &v, sizeof(double)) == 0
+             ? Appendability::kDuplicateIgnored
+             : Appendability::kDuplicate;
+}
+
+// A read-only view of one chunk, valid while mu is held.
+struct ChunkView {
+  uint64_t id = 0;
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+  uint32_t num_samples = 0;
+  uint64_t first_index = 0;  // absolute index of its first sample
+  std::string_view bytes;
+};
+
+class MemSeries final {
+ public:
+  // `ids` holds 2 * num_labels symbol ids (name, value, ...).
+  MemSeries(SeriesRef ref, uint64_t hash, std::unique_ptr<uint32_t[]> ids,
+            uint32_t num_labels);
+  ~MemSeries();
+  MemSeries(const MemSeries&) = delete;
+  MemSeries& operator=(const MemSeries&) = delete;
+
+  SeriesRef ref() const { return ref_; }
+  // Only before the series is published.
+  void set_ref(SeriesRef ref) { ref_ = ref; }
+  uint64_t hash() const { return hash_; }
+  const uint32_t* label_ids() const { return ids_.get(); }
+  uint32_t num_labels() const { return num_labels_; }
+
+  SpinLock mu;
+
+  // --- Everything below REQUIRES mu. ---
+
+  // Classifies (t, v) against the last appended sample.
+  Appendability Appendable(int64_t t, double v) const {
+    return Classify(appended_ > 0, max_time_, last_value_, t, v);
+  }
+
+  // Appends a sample of commit `seq`; REQUIRES Appendable(t, v) == kOk.
+  // Cuts a new chunk first when Prometheus 2.42 would (see head.md).
+  // `low_watermark`: log entries with seq <= it are dropped. `*depends_on` is
+  // raised to the highest later commit that already appended here (that
+  // commit must become visible no later than this one). `*new_chunks` is
+  // incremented when a chunk is started.
+  [[nodiscard]] absl::Status Append(int64_t t, double v, uint64_t seq,
+                                    uint64_t low_watermark, const ChunkEnv& env,
+                                    uint64_t* depends_on, uint64_t* new_chunks);
+
+  // The absolute index one past the last sample a reader with isolation
+  // watermark `watermark` may see.
+  uint64_t VisibleEnd(uint64_t watermark) const {
+    for (const TxEntry& e : tx_) {
+      if (e.seq > watermark) return e.start;
+    }
+    return appended_;
+  }
+
+  // Drops chunks whose samples are all before `mint`; returns how many.
+  size_t TruncateChunksBefore(int64_t mint);
+
+  size_t NumChunks() const { return cut_.size() + (open_ != nullptr ? 1 : 0); }
+  uint64_t first_chunk_id() const { return first_chunk_id_; }
+  // Chunk i (0 = oldest in memory). REQUIRES i < NumChunks().
+  ChunkView Chunk(size_t i) const;
+  // Calls fn(ChunkView) for every chunk, oldest first.
+  template <typename Fn>
+  void ForEachChunk(Fn fn) const {
+    uint64_t index = appended_ - open_count_;
+    for (const CutChunk& c : cut_) index -= c.num_samples;
+    const size_t n = NumChunks();
+    for (size_t i = 0; i < n; ++i) {
+      ChunkView v = ChunkAt(i, index);
+      index += v.num_samples;
+      fn(v);
+    }
+  }
+
+  int64_t max_time() const { return max_time_; }
+  int64_t min_time() const;  // of the oldest chunk; INT64_MAX if none
+  uint64_t appended() const { return appended_; }
+
+  // Appenders holding uncommitted samples for this series (GC skips it).
+  uint32_t pending = 0;
+  // Set by garbage collection when the series is unlinked; an appender that
+  // finds it set must look the series up again.
+  bool deleted = false;
+
+  // Heap bytes held by this series (estimate).
+  size_t MemoryBytes() const;
+
+ private:
+  struct TxEntry {
+    uint64_t seq;
+    uint64_t start;
+  };
+  // A full chunk: immutable, bytes in an exact-size buffer.
+  struct CutChunk {
+    int64_t min_time;
+    int64_t max_time;
+    std::unique_ptr<char[]> data;
+    uint32_t size;
+    uint32_t num_samples;
+  };
+
+  absl::Status CutNewChunk(int64_t t, const ChunkEnv& env);
+  ChunkView ChunkAt(size_t i, uint64_t first_index) const;
+
+  SeriesRef ref_;
+  const uint64_t hash_;
+  const std::unique_ptr<uint32_t[]> ids_;
+  const uint32_t num_labels_;
+
+  uint32_t open_count_ = 0;  // samples in open_
+  int64_t max_time_ = std::numeric_limits<int64_t>::min();
+  double last_value_ = 0;
+  int64_t next_at_ = std::numeric_limits<int64_t>::min();
+  int64_t open_min_time_ = 0;
+  uint64_t appended_ = 0;  // samples ever appended
+  uint64_t first_chunk_id_ = 0;
+  std::unique_ptr<chunkenc::Chunk> open_;
+  std::unique_ptr<chunkenc::ChunkAppender> app_;
+  std::vector<CutChunk> cut_;
+  absl::InlinedVector<TxEntry, 1> tx_;
+};
+
+}  // namespace tsdb::head
+
+#endif  // TSDB_HEAD_SERIES_H_

@@ -58,14 +58,16 @@ class TsdbCliPromtoolTest : public ::testing::Test {
     TSDB_REQUIRE_PROMTOOL(promtool);
     promtool_ = promtool;
     dir_ = ::testing::TempDir() + "/cli_promtool";
-    std::system(("rm -rf '" + dir_ + "' && mkdir -p '" + dir_ + "'").c_str());
+    ASSERT_EQ(std::system(
+                  ("rm -rf '" + dir_ + "' && mkdir -p '" + dir_ + "'").c_str()),
+              0);
     data_ = dir_ + "/data";
     auto r = RunCommand({promtool_, "tsdb", "create-blocks-from", "openmetrics",
                          WriteInput(dir_), data_});
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->exit_code, 0) << r->err;
     // promtool dump needs a wal/ dir when the range reaches the head.
-    std::system(("mkdir -p '" + data_ + "/wal'").c_str());
+    ASSERT_EQ(std::system(("mkdir -p '" + data_ + "/wal'").c_str()), 0);
   }
 
   void ExpectSame(std::vector<std::string> args) {
@@ -86,7 +88,9 @@ class TsdbCliPromtoolTest : public ::testing::Test {
       EXPECT_EQ(got->out, want->out)
           << "args: " << args[0] << " reader " << reader;
     }
-    if (args[0] == "dump") EXPECT_GT(want->out.size(), 1000u);
+    if (args[0] == "dump") {
+      EXPECT_GT(want->out.size(), 1000u);
+    }
   }
 
   std::string promtool_, dir_, data_;

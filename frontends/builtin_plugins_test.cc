@@ -13,6 +13,7 @@ TEST(BuiltinPluginsTest, RegistersThePrometheusCompatibleDefaults) {
   EXPECT_EQ((*xor_codec)->name(), "XOR");
   EXPECT_EQ(r.chunk_readers.Names(),
             (std::vector<std::string>{"mmap", "pread"}));
+  EXPECT_EQ(r.wals.Names(), (std::vector<std::string>{"none", "segmented"}));
   // Registering twice is an error, not a silent replacement.
   EXPECT_FALSE(RegisterBuiltinPlugins(r).ok());
 }

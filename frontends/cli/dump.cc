@@ -1,6 +1,23 @@
 // `tsdb dump`: every float sample of a data dir, one line each, exactly as
 // `promtool tsdb dump` prints them: `<labels> <%g value> <timestamp ms>`.
+//
+// Sources, as promtool's OpenDBReadOnly + DB.Querier (2.42): the blocks that
+// overlap [min-time, max-time], and the head, which holds the WAL (`<dir>/wal`)
+// replayed into a temporary in-memory head when the last block ends at or
+// before max-time (samples before the last block's max time are dropped,
+// Head.Init(maxBlockTime)). The head is a source when max-time >= its min
+// time (an empty head's min time is INT64_MAX). Several sources are merged
+// in label order; a single source is printed in its own order (for the
+// head: series creation order). Prometheus 2.42 also counts its empty
+// out-of-order head as a source when the range is the full default one
+// (its [minOOOTime, maxOOOTime] starts as [INT64_MAX, INT64_MIN], which
+// only that range "overlaps"), so a head-only dump is sorted without time
+// bounds and in creation order with them. Checked against promtool.
+// The data dir is never written: the WAL is read, not opened for writing,
+// and a torn tail ends the replay (with a warning) instead of a repair.
+#include <iostream>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -10,6 +27,8 @@
 #include "frontends/cli/flags.h"
 #include "tsdb/base/go_format.h"
 #include "tsdb/base/status_macros.h"
+#include "tsdb/head/head.h"
+#include "tsdb/headwal/headwal.h"
 #include "tsdb/labels/selector.h"
 #include "tsdb/querier/select.h"
 
@@ -51,6 +70,27 @@ absl::Status Dump(const std::vector<std::string>& args,
 
   TSDB_ASSIGN_OR_RETURN(auto blocks,
                         OpenBlocks(dir, registry, common.chunk_reader));
+  // The head: the WAL replayed read-only.
+  head::HeadOptions head_opts;
+  head_opts.codecs = &registry.codecs;
+  TSDB_ASSIGN_OR_RETURN(std::unique_ptr<head::Head> head,
+                        head::Head::Open(head_opts));
+  const int64_t max_block_time = blocks.empty()
+                                     ? std::numeric_limits<int64_t>::min()
+                                     : blocks.back()->meta().max_time;
+  if (max_block_time <= opts.maxt) {
+    absl::StatusOr<headwal::ReplayResult> r = headwal::ReplayIntoHead(
+        head.get(), io::PosixFileSystem(), dir + "/wal", /*workers=*/2,
+        [](std::string_view) {}, max_block_time);
+    if (absl::IsDataLoss(r.status())) {
+      // What came before the corruption is in the head; Prometheus would
+      // repair (write) here, a read-only dump only warns.
+      std::cerr << "warning: WAL replay stopped: " << r.status() << "\n";
+    } else if (!r.ok()) {
+      return r.status();
+    }
+  }
+
   std::vector<querier::DeletedIntervalsFn> deleted;
   deleted.reserve(blocks.size());
   std::vector<std::unique_ptr<querier::SeriesSet>> sets;
@@ -66,7 +106,28 @@ absl::Status Dump(const std::vector<std::string>& args,
         auto set, querier::Select(b->index(), b->chunks(), matchers, o));
     sets.push_back(std::move(set));
   }
-  auto merged = querier::MergeSeriesSets(std::move(sets));
+  // Prometheus also queries its (empty: the WAL has no out-of-order
+  // samples) out-of-order head when [mint, maxt] overlaps [minOOOTime,
+  // maxOOOTime] = [INT64_MAX, INT64_MIN]: only for the full default range.
+  const bool ooo_head_source =
+      opts.mint == std::numeric_limits<int64_t>::min() &&
+      opts.maxt == std::numeric_limits<int64_t>::max();
+  head::HeadReaders head_readers;
+  if (opts.maxt >= head->MinTime()) {
+    head_readers = head->Readers(opts.mint, opts.maxt);
+    querier::SelectOptions o = opts;
+    o.sorted = !sets.empty() || ooo_head_source;
+    TSDB_ASSIGN_OR_RETURN(
+        auto set, querier::Select(*head_readers.index, *head_readers.chunks,
+                                  matchers, o));
+    sets.push_back(std::move(set));
+  }
+  // One source (and no out-of-order head): promtool prints it unmerged, in
+  // its postings order (the head's is series creation order).
+  std::unique_ptr<querier::SeriesSet> merged =
+      sets.size() == 1 && !ooo_head_source
+          ? std::move(sets[0])
+          : querier::MergeSeriesSets(std::move(sets));
   std::string line;
   while (merged->Next()) {
     const querier::Series& s = merged->At();

@@ -15,6 +15,10 @@ absl::Status Plugins(const Registry& registry, std::ostream& out) {
   for (const std::string& n : registry.chunk_readers.Names()) {
     out << "  " << n << "\n";
   }
+  out << "write-ahead logs:\n";
+  for (const std::string& n : registry.wals.Names()) {
+    out << "  " << n << "\n";
+  }
   return absl::OkStatus();
 }
 

@@ -249,6 +249,24 @@ absl::StatusOr<labels::Labels> Head::SeriesLabels(SeriesRef ref) const {
   return out;
 }
 
+absl::Status Head::DropSeriesSamplesForReplay(SeriesRef ref) {
+  const uint64_t epoch = reclaimer_->Pin();
+  absl::Status st =
+      absl::NotFoundError(absl::StrCat("head: series ", ref, " not found"));
+  if (MemSeries* s = series_->GetByRef(ref)) {
+    size_t removed;
+    {
+      std::lock_guard lock(s->mu);
+      removed = s->DropAllChunks();
+    }
+    num_chunks_.fetch_sub(removed, std::memory_order_relaxed);
+    chunks_removed_.fetch_add(removed, std::memory_order_relaxed);
+    st = absl::OkStatus();
+  }
+  reclaimer_->Unpin(epoch);
+  return st;
+}
+
 SeriesRef Head::GetRef(const labels::Labels& lset) const {
   const uint64_t epoch = reclaimer_->Pin();
   MemSeries* s = FindByLabels(lset, SeriesHash(lset));

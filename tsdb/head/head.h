@@ -224,6 +224,12 @@ class Head final {
   absl::StatusOr<SeriesRef> CreateSeriesWithRef(SeriesRef ref,
                                                 const labels::Labels& lset);
 
+  // WAL replay of a duplicate series record (Prometheus 2.42's loadWAL):
+  // drops every sample of series `ref` appended so far, after which any
+  // timestamp may be appended to it. NotFound if there is no such series.
+  // REQUIRES: no appender holds pending samples of the series.
+  [[nodiscard]] absl::Status DropSeriesSamplesForReplay(SeriesRef ref);
+
   // Drops chunks whose samples are all before `mint`, garbage-collects
   // series left without chunks and without pending appends (PostDeletion),
   // updates the postings and raises MinTime()/MinValidTime() to at least
@@ -249,6 +255,14 @@ class Head final {
   // Whether any sample was ever appended (MinTime is set).
   bool initialized() const {
     return MinTime() != std::numeric_limits<int64_t>::max();
+  }
+  // WAL replay: refs handed out later are larger than `ref` (Prometheus's
+  // lastSeriesID after replay, which counts duplicate series records too).
+  void AdvanceLastSeriesRef(SeriesRef ref) {
+    SeriesRef last = last_ref_.load(std::memory_order_relaxed);
+    while (last < ref && !last_ref_.compare_exchange_weak(
+                             last, ref, std::memory_order_acq_rel)) {
+    }
   }
   // The highest series ref handed out so far.
   SeriesRef LastSeriesRef() const {

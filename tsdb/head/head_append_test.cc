@@ -393,5 +393,39 @@ TEST(HeadAppendTest, DefaultsArePrometheuss) {
   EXPECT_EQ(opts.encoding, 1);
 }
 
+TEST(HeadAppendTest, DropSeriesSamplesForReplay) {
+  auto head = OpenHead();
+  const Labels a = Labels::FromPairs({{"__name__", "a"}});
+  const Labels b = Labels::FromPairs({{"__name__", "b"}});
+  ASSERT_EQ(*head->CreateSeriesWithRef(3, a), 3u);
+  ASSERT_EQ(*head->CreateSeriesWithRef(4, b), 4u);
+  auto app = head->Appender(AppenderOptions{.replay = true});
+  for (int64_t t = 0; t < 300; ++t) {  // several chunks
+    ASSERT_TRUE(app->Append(3, {}, t * 1000, 1).ok());
+  }
+  ASSERT_TRUE(app->Append(4, {}, 5000, 2).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  const uint64_t chunks = head->Stats().num_chunks;
+  ASSERT_GT(chunks, 2u);
+
+  ASSERT_TRUE(head->DropSeriesSamplesForReplay(3).ok());
+  EXPECT_TRUE(ReadAll(*head, 3).empty());
+  EXPECT_EQ(ReadAll(*head, 4), (std::vector<TV>{{5000, 2}}));
+  EXPECT_EQ(head->Stats().num_chunks, 1u);
+  // Any timestamp may follow, even before the dropped samples.
+  ASSERT_TRUE(app->Append(3, {}, 10, 7).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, 3), (std::vector<TV>{{10, 7}}));
+  EXPECT_EQ(head->DropSeriesSamplesForReplay(99).code(),
+            absl::StatusCode::kNotFound);
+
+  head->AdvanceLastSeriesRef(10);
+  head->AdvanceLastSeriesRef(5);  // never lowers
+  EXPECT_EQ(head->LastSeriesRef(), 10u);
+  auto app2 = head->Appender();
+  EXPECT_EQ(*app2->Append(0, Labels::FromPairs({{"__name__", "c"}}), 1e6, 1),
+            11u);
+}
+
 }  // namespace
 }  // namespace tsdb::head

@@ -108,6 +108,19 @@ size_t MemSeries::TruncateChunksBefore(int64_t mint) {
   return removed;
 }
 
+size_t MemSeries::DropAllChunks() {
+  const size_t removed = NumChunks();
+  std::vector<CutChunk>().swap(cut_);
+  open_.reset();
+  app_.reset();
+  open_count_ = 0;
+  max_time_ = std::numeric_limits<int64_t>::min();
+  last_value_ = 0;
+  next_at_ = std::numeric_limits<int64_t>::min();
+  first_chunk_id_ += removed;
+  return removed;
+}
+
 ChunkView MemSeries::ChunkAt(size_t i, uint64_t first_index) const {
   ChunkView v;
   v.id = first_chunk_id_ + i;

@@ -139,6 +139,13 @@ class MemSeries final {
   // Drops chunks whose samples are all before `mint`; returns how many.
   size_t TruncateChunksBefore(int64_t mint);
 
+  // WAL replay of a duplicate series record: drops every chunk and forgets
+  // the last sample, so that any timestamp may be appended next (Prometheus
+  // 2.42 resets the head chunk and the m-mapped chunks). Returns how many
+  // chunks were dropped. REQUIRES: no appender holds pending samples of the
+  // series.
+  size_t DropAllChunks();
+
   size_t NumChunks() const { return cut_.size() + (open_ != nullptr ? 1 : 0); }
   uint64_t first_chunk_id() const { return first_chunk_id_; }
   // Chunk i (0 = oldest in memory). REQUIRES i < NumChunks().

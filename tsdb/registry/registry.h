@@ -13,6 +13,7 @@
 
 #include "tsdb/chunkenc/registry.h"
 #include "tsdb/chunks/chunk_file_reader.h"
+#include "tsdb/wal/registry.h"
 
 namespace tsdb {
 
@@ -21,6 +22,8 @@ struct Registry {
   chunkenc::CodecRegistry codecs;
   // How block chunk files are read, by name ("mmap", "pread").
   chunks::ChunkFileReaderRegistry chunk_readers;
+  // Write-ahead logs, by name ("segmented", "none").
+  wal::WalRegistry wals;
 };
 
 }  // namespace tsdb

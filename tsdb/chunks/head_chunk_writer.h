@@ -18,10 +18,11 @@
 // status(), the chunk stays in the head's memory and in the WAL, and the
 // count of failures is kept.
 //
-// The head still keeps the bytes of cut chunks; dropping them and reading
-// through the mapper instead needs a head change (tsdb/docs/format/
-// head_chunks.md, "Wiring"). Until then the refs recorded here are what the
-// DB needs for that and for truncation.
+// The head itself writes cut chunks and drops their bytes when given the
+// mapper as HeadOptions::chunk_mapper (tsdb/docs/format/head_chunks.md,
+// "Wiring"); do not use this listener together with that (every chunk
+// would be written twice). It remains for tools and tests that only want a
+// copy of the cut chunks.
 //
 // Ownership: `mapper` must outlive the writer. Thread safety: all methods
 // are safe from any thread.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "tsdb/base/status_macros.h"
+#include "tsdb/chunks/head_chunks.h"
 #include "tsdb/head/isolation.h"
 #include "tsdb/head/series.h"
 #include "tsdb/head/stripe_series.h"
@@ -96,6 +97,9 @@ Head::Head(const HeadOptions& opts, const chunkenc::ChunkCodec* codec)
   env_->chunk_range = opts.chunk_range;
   env_->samples_per_chunk = opts.samples_per_chunk;
   env_->listener = opts.chunk_cut_listener;
+  env_->mapper = opts.chunk_mapper;
+  env_->mapped = &chunks_mapped_;
+  env_->map_failures = &chunk_map_failures_;
 }
 
 Head::~Head() {
@@ -267,6 +271,35 @@ absl::Status Head::DropSeriesSamplesForReplay(SeriesRef ref) {
   return st;
 }
 
+absl::Status Head::AttachMappedChunks(SeriesRef ref,
+                                      const std::vector<MappedChunk>& chunks) {
+  if (opts_.chunk_mapper == nullptr) {
+    return absl::FailedPreconditionError(
+        "head: m-mapped chunks attached without a chunk mapper");
+  }
+  if (chunks.empty()) return absl::OkStatus();
+  const uint64_t epoch = reclaimer_->Pin();
+  absl::Status st =
+      absl::NotFoundError(absl::StrCat("head: series ", ref, " not found"));
+  if (MemSeries* s = series_->GetByRef(ref)) {
+    {
+      std::lock_guard lock(s->mu);
+      st = s->AttachMappedChunks(chunks);
+    }
+    if (st.ok()) {
+      num_chunks_.fetch_add(chunks.size(), std::memory_order_relaxed);
+      chunks_attached_.fetch_add(chunks.size(), std::memory_order_relaxed);
+      InitTime(chunks.front().min_time);
+      UpdateMinMaxTime(chunks.front().min_time, chunks.back().max_time);
+    } else {
+      st = absl::Status(st.code(),
+                        absl::StrCat("series ", ref, ": ", st.message()));
+    }
+  }
+  reclaimer_->Unpin(epoch);
+  return st;
+}
+
 SeriesRef Head::GetRef(const labels::Labels& lset) const {
   const uint64_t epoch = reclaimer_->Pin();
   MemSeries* s = FindByLabels(lset, SeriesHash(lset));
@@ -348,6 +381,11 @@ absl::Status Head::Truncate(int64_t mint) {
   for (MemSeries* s : dead) frees.push_back([this, s] { FreeSeries(s); });
   reclaimer_->Retire(std::move(frees));
   Reclaim();
+  if (opts_.chunk_mapper != nullptr) {
+    // Files all of whose chunks are older than mint are referenced by no
+    // series any more (Prometheus's truncateMemory).
+    TSDB_RETURN_IF_ERROR(opts_.chunk_mapper->Truncate(mint));
+  }
   return absl::OkStatus();
 }
 
@@ -367,6 +405,9 @@ HeadStats Head::Stats() const {
   st.out_of_bound_samples = out_of_bounds_.load(std::memory_order_relaxed);
   st.duplicate_samples = duplicates_.load(std::memory_order_relaxed);
   st.commit_dropped = commit_dropped_.load(std::memory_order_relaxed);
+  st.chunks_mapped = chunks_mapped_.load(std::memory_order_relaxed);
+  st.chunk_map_failures = chunk_map_failures_.load(std::memory_order_relaxed);
+  st.chunks_attached = chunks_attached_.load(std::memory_order_relaxed);
   return st;
 }
 

@@ -34,6 +34,12 @@
 // Truncate yields NotFound, never another chunk. Chunks returned are
 // snapshots owned by the caller (the open chunk included).
 //
+// M-mapped chunks: with HeadOptions::chunk_mapper set, each cut chunk is
+// written to chunks_head at once and only its (mapper ref, mint, maxt,
+// sample count) stays in memory; the ChunkReader reads it back through the
+// mapper (ReadChunk + the codec's FromBytes). A chunk read after a Truncate
+// deleted its file yields NotFound, as any truncated chunk.
+//
 // Thread safety: Head's methods may be called concurrently from any number
 // of threads. One HeadAppender is used by one thread at a time; any number
 // of appenders may commit concurrently. Readers are safe to share.
@@ -179,6 +185,12 @@ struct HeadStats {
   uint64_t out_of_bound_samples = 0;
   uint64_t duplicate_samples = 0;
   uint64_t commit_dropped = 0;  // became out of order between Append/Commit
+  // HeadOptions::chunk_mapper: cut chunks written to it (their bytes left
+  // memory), failed writes (those chunks stay in memory), chunks attached at
+  // start-up.
+  uint64_t chunks_mapped = 0;
+  uint64_t chunk_map_failures = 0;
+  uint64_t chunks_attached = 0;
 };
 
 // Estimated heap bytes by part (walks every series: O(series)).
@@ -229,6 +241,16 @@ class Head final {
   // timestamp may be appended to it. NotFound if there is no such series.
   // REQUIRES: no appender holds pending samples of the series.
   [[nodiscard]] absl::Status DropSeriesSamplesForReplay(SeriesRef ref);
+
+  // Start-up, before the WAL replay appends to series `ref` (Prometheus's
+  // loadMmappedChunks): makes `chunks` (chunks in HeadOptions::chunk_mapper,
+  // oldest first, each starting after the previous one ended) the series'
+  // chunks, visible to every reader; the next sample must be newer than the
+  // last chunk's max time. Updates MinTime()/MaxTime(). NotFound if there is
+  // no such series, FailedPrecondition if it already holds samples or no
+  // chunk mapper is configured, InvalidArgument for chunks out of order.
+  [[nodiscard]] absl::Status AttachMappedChunks(
+      SeriesRef ref, const std::vector<MappedChunk>& chunks);
 
   // Drops chunks whose samples are all before `mint`, garbage-collects
   // series left without chunks and without pending appends (PostDeletion),
@@ -327,6 +349,9 @@ class Head final {
   std::atomic<uint64_t> out_of_bounds_{0};
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<uint64_t> commit_dropped_{0};
+  std::atomic<uint64_t> chunks_mapped_{0};
+  std::atomic<uint64_t> chunk_map_failures_{0};
+  std::atomic<uint64_t> chunks_attached_{0};
 };
 
 }  // namespace tsdb::head

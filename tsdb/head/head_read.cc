@@ -6,6 +6,11 @@
 // then decodes its private copy. A chunk holds ~120 samples (~150-250
 // bytes), so the copy is cheap, and the returned Chunk is a stable snapshot.
 //
+// M-mapped chunks (HeadOptions::chunk_mapper): under the series lock only
+// the chunk's mapper ref is taken; the record is read and CRC-checked
+// through the mapper after the lock is released (the bytes there never
+// change).
+//
 // Isolation: the snapshot's watermark W fixes, per series, how many samples
 // are visible (series.h, VisibleEnd). A chunk whose samples are only partly
 // visible (a commit in flight, or a reader older than the latest commits)
@@ -19,6 +24,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tsdb/base/status_macros.h"
+#include "tsdb/chunks/head_chunks.h"
 #include "tsdb/head/head.h"
 #include "tsdb/head/isolation.h"
 #include "tsdb/head/series.h"
@@ -71,6 +77,27 @@ absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> Reencode(
   return chunk;
 }
 
+// The bytes of chunk `c`: copied from memory, or, for a chunk in the chunk
+// mapper, only its ref is kept (read later, outside the series lock).
+void CopyChunk(const ChunkView& c, std::string* bytes, uint64_t* mapped_ref) {
+  *mapped_ref = c.mapped_ref;
+  if (c.mapped_ref == 0) bytes->assign(c.bytes.data(), c.bytes.size());
+}
+
+// Reads a chunk from the chunk mapper into `bytes`.
+absl::Status ReadMapped(const Head& head, uint64_t mapped_ref,
+                        ChunkRef head_ref, std::string* bytes) {
+  chunks::HeadChunkRecord rec;
+  absl::Status st = head.options().chunk_mapper->ReadChunk(mapped_ref, &rec);
+  if (!st.ok()) {
+    return absl::Status(st.code(),
+                        absl::StrCat("head chunk ref ", head_ref,
+                                     ": m-mapped chunk: ", st.message()));
+  }
+  *bytes = std::move(rec.data);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 class HeadIndexReader final : public IndexReader {
@@ -117,6 +144,7 @@ absl::Status HeadIndexReader::Series(SeriesRef ref, labels::Labels* lset,
   // At most one chunk is partly visible; its last visible timestamp is
   // found by decoding a copy outside the lock.
   std::string partial;
+  uint64_t partial_mapped = 0;
   size_t partial_pos = 0;
   uint64_t partial_n = 0;
   {
@@ -128,7 +156,7 @@ absl::Status HeadIndexReader::Series(SeriesRef ref, labels::Labels* lset,
           std::min<uint64_t>(c.num_samples, end - c.first_index);
       if (c.min_time > maxt) return;
       if (visible < c.num_samples) {
-        partial.assign(c.bytes.data(), c.bytes.size());
+        CopyChunk(c, &partial, &partial_mapped);
         partial_pos = chunks->size();
         partial_n = visible;
       } else if (c.max_time < mint) {
@@ -139,6 +167,10 @@ absl::Status HeadIndexReader::Series(SeriesRef ref, labels::Labels* lset,
     });
   }
   if (partial_n > 0) {
+    if (partial_mapped != 0) {
+      TSDB_RETURN_IF_ERROR(ReadMapped(head_, partial_mapped,
+                                      (*chunks)[partial_pos].ref, &partial));
+    }
     std::unique_ptr<chunkenc::SampleIterator> it =
         head_.codec_->NewIterator(partial);
     int64_t last = (*chunks)[partial_pos].min_time;
@@ -204,6 +236,7 @@ absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> HeadChunkReader::Chunk(
                                             ": series ", ref, " not found"));
   }
   std::string bytes;
+  uint64_t mapped_ref = 0;
   uint32_t num_samples = 0;
   uint64_t visible = 0;
   {
@@ -222,7 +255,12 @@ absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> HeadChunkReader::Chunk(
     }
     visible = std::min<uint64_t>(c.num_samples, end - c.first_index);
     num_samples = c.num_samples;
-    bytes.assign(c.bytes.data(), c.bytes.size());
+    CopyChunk(c, &bytes, &mapped_ref);
+  }
+  // A chunk in the mapper is immutable: read it without the series lock. If
+  // a Truncate deleted its file meanwhile, the mapper says NotFound.
+  if (mapped_ref != 0) {
+    TSDB_RETURN_IF_ERROR(ReadMapped(head_, mapped_ref, meta.ref, &bytes));
   }
   if (visible == num_samples) return head_.codec_->FromBytes(bytes);
   return Reencode(*head_.codec_, bytes, static_cast<uint32_t>(visible));

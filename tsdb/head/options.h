@@ -4,7 +4,7 @@
 // pointers it is given here: the codec registry, the commit log, the
 // lifecycle callback and the chunk listener must outlive the Head.
 //
-// The three hooks are how the rest of the engine attaches to the head:
+// The hooks are how the rest of the engine attaches to the head:
 //  - CommitLog: the write-ahead log. Commit hands it the batch's new series
 //    and samples before anything becomes visible; if it fails, nothing does.
 //  - SeriesLifecycleCallback: limits and bookkeeping on series creation and
@@ -27,6 +27,10 @@
 #include "tsdb/chunkenc/registry.h"
 #include "tsdb/labels/labels.h"
 #include "tsdb/postings/postings.h"
+
+namespace tsdb::chunks {
+class ChunkDiskMapper;  // tsdb/chunks/head_chunks.h
+}  // namespace tsdb::chunks
 
 namespace tsdb::head {
 
@@ -109,6 +113,15 @@ class ChunkCutListener {
   virtual void OnChunkCut(const CutChunkInfo& chunk) = 0;
 };
 
+// A chunk in the chunk mapper (chunks_head), attached to its series at
+// start-up (Head::AttachMappedChunks).
+struct MappedChunk {
+  uint64_t ref = 0;  // chunks::ChunkDiskMapperRef
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+  uint32_t num_samples = 0;
+};
+
 struct HeadOptions {
   // Codecs by encoding byte; required. Head chunks are encoded with
   // `encoding` (1 = XOR, Prometheus's only float encoding).
@@ -131,6 +144,16 @@ struct HeadOptions {
   CommitLog* commit_log = nullptr;
   SeriesLifecycleCallback* lifecycle = nullptr;
   ChunkCutListener* chunk_cut_listener = nullptr;
+
+  // M-mapped head chunks (`chunks_head`, Prometheus's chunkDiskMapper).
+  // When set, a chunk is written to the mapper when it is cut (with the
+  // series lock held, as Prometheus's mmapCurrentHeadChunk) and the series
+  // keeps only (mapper ref, mint, maxt, sample count); readers read it back
+  // through the mapper. A failed write keeps the bytes in memory (counted in
+  // HeadStats::chunk_map_failures). Head::Truncate also truncates the
+  // mapper. REQUIRES: the mapper's start-up scan (IterateAllChunks, e.g.
+  // chunks::LoadMappedChunks) ran before the head is used.
+  chunks::ChunkDiskMapper* chunk_mapper = nullptr;
 };
 
 }  // namespace tsdb::head

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "tsdb/base/status_macros.h"
+#include "tsdb/chunks/head_chunks.h"
 
 namespace tsdb::head {
 
@@ -20,16 +21,33 @@ absl::Status MemSeries::CutNewChunk(int64_t t, const ChunkEnv& env) {
   TSDB_ASSIGN_OR_RETURN(std::unique_ptr<chunkenc::ChunkAppender> app,
                         chunk->Appender());
   if (open_ != nullptr) {
-    // Keep the full chunk as an exact-size copy of its bytes: the codec's
-    // chunk and appender (and their growth slack) are freed.
+    // The full chunk goes to the chunk mapper (Prometheus's
+    // mmapCurrentHeadChunk), or, without one or if the write fails, is kept
+    // as an exact-size copy of its bytes. Either way the codec's chunk and
+    // appender (and their growth slack) are freed.
     const std::string_view bytes = open_->Bytes();
     CutChunk c;
     c.min_time = open_min_time_;
     c.max_time = max_time_;
     c.size = static_cast<uint32_t>(bytes.size());
     c.num_samples = open_count_;
-    c.data = std::make_unique_for_overwrite<char[]>(bytes.size());
-    std::memcpy(c.data.get(), bytes.data(), bytes.size());
+    c.mapped_ref = 0;
+    if (env.mapper != nullptr) {
+      absl::StatusOr<chunks::ChunkDiskMapperRef> ref = env.mapper->WriteChunk(
+          ref_, c.min_time, c.max_time, open_->encoding(), bytes);
+      if (ref.ok()) {
+        c.mapped_ref = *ref;
+        if (env.mapped != nullptr) {
+          env.mapped->fetch_add(1, std::memory_order_relaxed);
+        }
+      } else if (env.map_failures != nullptr) {
+        env.map_failures->fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (c.mapped_ref == 0) {
+      c.data = std::make_unique_for_overwrite<char[]>(bytes.size());
+      std::memcpy(c.data.get(), bytes.data(), bytes.size());
+    }
     cut_.push_back(std::move(c));
     if (env.listener != nullptr) {
       const CutChunk& full = cut_.back();
@@ -40,7 +58,7 @@ absl::Status MemSeries::CutNewChunk(int64_t t, const ChunkEnv& env) {
       info.max_time = full.max_time;
       info.num_samples = static_cast<int>(full.num_samples);
       info.encoding = open_->encoding();
-      info.bytes = std::string_view(full.data.get(), full.size);
+      info.bytes = bytes;  // open_ is still alive
       env.listener->OnChunkCut(info);
     }
   }
@@ -76,6 +94,7 @@ absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
   ++open_count_;
   max_time_ = t;
   last_value_ = v;
+  last_value_known_ = true;
 
   if (tx_.empty() || tx_.back().seq != seq) {
     size_t drop = 0;
@@ -108,6 +127,48 @@ size_t MemSeries::TruncateChunksBefore(int64_t mint) {
   return removed;
 }
 
+absl::Status MemSeries::AttachMappedChunks(
+    const std::vector<MappedChunk>& chunks) {
+  if (NumChunks() != 0 || appended_ != 0 || pending != 0) {
+    return absl::FailedPreconditionError(
+        "head: m-mapped chunks attached to a series that has samples");
+  }
+  if (chunks.empty()) return absl::OkStatus();
+  cut_.reserve(chunks.size());
+  int64_t prev = std::numeric_limits<int64_t>::min();
+  uint64_t n = 0;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    const MappedChunk& m = chunks[i];
+    if (m.ref == 0 || m.max_time < m.min_time ||
+        (i > 0 && m.min_time <= prev)) {
+      std::vector<CutChunk>().swap(cut_);
+      return absl::InvalidArgumentError(
+          "head: m-mapped chunks not in time order");
+    }
+    prev = m.max_time;
+    CutChunk c;
+    c.min_time = m.min_time;
+    c.max_time = m.max_time;
+    c.size = 0;
+    c.num_samples = m.num_samples;
+    c.mapped_ref = m.ref;
+    cut_.push_back(std::move(c));
+    n += m.num_samples;
+  }
+  appended_ = n;
+  max_time_ = prev;
+  last_value_ = 0;
+  last_value_known_ = false;  // see Appendable
+  return absl::OkStatus();
+}
+
+int64_t MemSeries::mapped_max_time() const {
+  for (size_t i = cut_.size(); i > 0; --i) {
+    if (cut_[i - 1].mapped_ref != 0) return cut_[i - 1].max_time;
+  }
+  return std::numeric_limits<int64_t>::min();
+}
+
 size_t MemSeries::DropAllChunks() {
   const size_t removed = NumChunks();
   std::vector<CutChunk>().swap(cut_);
@@ -116,6 +177,7 @@ size_t MemSeries::DropAllChunks() {
   open_count_ = 0;
   max_time_ = std::numeric_limits<int64_t>::min();
   last_value_ = 0;
+  last_value_known_ = true;
   next_at_ = std::numeric_limits<int64_t>::min();
   first_chunk_id_ += removed;
   return removed;
@@ -130,7 +192,8 @@ ChunkView MemSeries::ChunkAt(size_t i, uint64_t first_index) const {
     v.min_time = c.min_time;
     v.max_time = c.max_time;
     v.num_samples = c.num_samples;
-    v.bytes = std::string_view(c.data.get(), c.size);
+    v.mapped_ref = c.mapped_ref;
+    if (c.mapped_ref == 0) v.bytes = std::string_view(c.data.get(), c.size);
   } else {
     v.min_time = open_min_time_;
     v.max_time = max_time_;
@@ -158,7 +221,9 @@ size_t MemSeries::MemoryBytes() const {
   size_t bytes = alloc(sizeof(MemSeries));
   bytes += alloc(2 * num_labels_ * sizeof(uint32_t));
   bytes += alloc(cut_.capacity() * sizeof(CutChunk));
-  for (const CutChunk& c : cut_) bytes += alloc(c.size);
+  for (const CutChunk& c : cut_) {
+    if (c.mapped_ref == 0) bytes += alloc(c.size);
+  }
   if (open_ != nullptr) {
     // The codec's chunk object, its appender and its byte buffer; the exact
     // layout is the codec's, so this counts the bytes with 2x slack plus two

@@ -25,6 +25,7 @@
 #ifndef TSDB_HEAD_SERIES_H_
 #define TSDB_HEAD_SERIES_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -39,6 +40,10 @@
 #include "tsdb/head/options.h"
 #include "tsdb/head/spin_lock.h"
 #include "tsdb/postings/postings.h"
+
+namespace tsdb::chunks {
+class ChunkDiskMapper;
+}  // namespace tsdb::chunks
 
 namespace tsdb::head {
 
@@ -62,6 +67,12 @@ struct ChunkEnv {
   int64_t chunk_range = kDefaultChunkRange;
   int samples_per_chunk = kDefaultSamplesPerChunk;
   ChunkCutListener* listener = nullptr;
+  // Cut chunks are written here and dropped from memory (nullptr: kept).
+  chunks::ChunkDiskMapper* mapper = nullptr;
+  // Counters (owned by the head): chunks written to the mapper, and failed
+  // writes (the chunk then stays in memory).
+  std::atomic<uint64_t>* mapped = nullptr;
+  std::atomic<uint64_t>* map_failures = nullptr;
 };
 
 enum class Appendability : uint8_t {
@@ -82,7 +93,9 @@ inline Appendability Classify(bool has_last, int64_t last_t, double last_v,
              : Appendability::kDuplicate;
 }
 
-// A read-only view of one chunk, valid while mu is held.
+// A read-only view of one chunk, valid while mu is held. A chunk in the
+// chunk mapper has mapped_ref != 0 and empty bytes (read it through the
+// mapper; the bytes are immutable there).
 struct ChunkView {
   uint64_t id = 0;
   int64_t min_time = 0;
@@ -90,6 +103,7 @@ struct ChunkView {
   uint32_t num_samples = 0;
   uint64_t first_index = 0;  // absolute index of its first sample
   std::string_view bytes;
+  uint64_t mapped_ref = 0;
 };
 
 class MemSeries final {
@@ -112,8 +126,13 @@ class MemSeries final {
 
   // --- Everything below REQUIRES mu. ---
 
-  // Classifies (t, v) against the last appended sample.
+  // Classifies (t, v) against the last appended sample. After
+  // AttachMappedChunks (and before the next append) the last value is
+  // unknown, so a sample at the last timestamp is a duplicate.
   Appendability Appendable(int64_t t, double v) const {
+    if (!last_value_known_ && t == max_time_) {
+      return Appendability::kDuplicate;
+    }
     return Classify(appended_ > 0, max_time_, last_value_, t, v);
   }
 
@@ -146,6 +165,14 @@ class MemSeries final {
   // series.
   size_t DropAllChunks();
 
+  // Start-up: makes `chunks` (oldest first, in time order, from the chunk
+  // mapper) the series' chunks. FailedPrecondition unless the series holds
+  // no chunk and no sample yet.
+  [[nodiscard]] absl::Status AttachMappedChunks(
+      const std::vector<MappedChunk>& chunks);
+  // The max time of the newest chunk in the mapper, or INT64_MIN.
+  int64_t mapped_max_time() const;
+
   size_t NumChunks() const { return cut_.size() + (open_ != nullptr ? 1 : 0); }
   uint64_t first_chunk_id() const { return first_chunk_id_; }
   // Chunk i (0 = oldest in memory). REQUIRES i < NumChunks().
@@ -172,7 +199,6 @@ class MemSeries final {
   // Set by garbage collection when the series is unlinked; an appender that
   // finds it set must look the series up again.
   bool deleted = false;
-
   // Heap bytes held by this series (estimate).
   size_t MemoryBytes() const;
 
@@ -181,13 +207,15 @@ class MemSeries final {
     uint64_t seq;
     uint64_t start;
   };
-  // A full chunk: immutable, bytes in an exact-size buffer.
+  // A full chunk: immutable; its bytes in the chunk mapper (mapped_ref !=
+  // 0, data null) or in an exact-size buffer.
   struct CutChunk {
     int64_t min_time;
     int64_t max_time;
     std::unique_ptr<char[]> data;
     uint32_t size;
     uint32_t num_samples;
+    uint64_t mapped_ref;
   };
 
   absl::Status CutNewChunk(int64_t t, const ChunkEnv& env);
@@ -198,7 +226,8 @@ class MemSeries final {
   const std::unique_ptr<uint32_t[]> ids_;
   const uint32_t num_labels_;
 
-  uint32_t open_count_ = 0;  // samples in open_
+  uint32_t open_count_ = 0;       // samples in open_
+  bool last_value_known_ = true;  // false after AttachMappedChunks
   int64_t max_time_ = std::numeric_limits<int64_t>::min();
   double last_value_ = 0;
   int64_t next_at_ = std::numeric_limits<int64_t>::min();

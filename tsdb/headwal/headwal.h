@@ -23,11 +23,14 @@
 #define TSDB_HEADWAL_HEADWAL_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tsdb/chunks/head_chunks.h"
+#include "tsdb/chunks/mapped_chunks_loader.h"
 #include "tsdb/head/head.h"
 #include "tsdb/head/options.h"
 #include "tsdb/io/file_system.h"
@@ -71,6 +74,11 @@ struct ReplayResult {
   int segments = 0;  // WAL segments replayed
   int64_t max_series_ref = 0;
   double seconds = 0;  // wall time of the replay
+  // With m-mapped chunks (ReplayIntoHeadWithMappedChunks):
+  int64_t mapped_chunks_attached = 0;   // chunks attached to created series
+  int64_t mapped_series = 0;            // series that got m-mapped chunks
+  int64_t orphan_mapped_chunks = 0;     // of series no Series record named
+  int64_t mmapped_skipped_samples = 0;  // WAL samples already in a chunk
 };
 
 // Replays the WAL in `wal_dir` (checkpoint + segments, tsdb/wal/replay.h)
@@ -94,6 +102,56 @@ absl::StatusOr<ReplayResult> ReplayIntoHead(head::Head* head,
                                             const std::string& wal_dir,
                                             int workers, wal::LogFn log,
                                             int64_t min_valid_time = INT64_MIN);
+
+// ReplayIntoHead with m-mapped head chunks (Prometheus 2.42's Head.Init,
+// stage 2 of tsdb/docs/format/head_chunks.md "Wiring"): `mapped` is the
+// result of chunks::LoadMappedChunks on the mapper given to `head` as
+// HeadOptions::chunk_mapper. When a Series record creates ref R, R's
+// m-mapped chunks are attached (Head::AttachMappedChunks); R's samples at
+// or before its last m-mapped chunk's max time are skipped (counted in
+// mmapped_skipped_samples). A duplicate series record drops the series'
+// chunks, m-mapped ones included, and its later samples are all replayed.
+// Chunks of refs no Series record names are dropped (orphan_mapped_chunks).
+// Errors: as ReplayIntoHead, plus FailedPrecondition if `head` has no chunk
+// mapper while `mapped` holds chunks.
+absl::StatusOr<ReplayResult> ReplayIntoHeadWithMappedChunks(
+    head::Head* head, io::FileSystem* fs, const std::string& wal_dir,
+    int workers, wal::LogFn log, int64_t min_valid_time,
+    const chunks::MappedChunks& mapped);
+
+// What OpenHeadFromDir did at start-up.
+struct StartupResult {
+  chunks::HeadChunkScanResult scan;   // chunks_head scan; see `corruption`
+  uint64_t mapped_too_old = 0;        // chunks before min_valid_time
+  uint64_t mapped_out_of_order = 0;   // OOO chunks (0x81), not supported
+  bool mapped_discarded_all = false;  // out-of-sequence chunk: files deleted
+  std::string discard_reason;
+  double load_seconds = 0;  // opening and scanning chunks_head
+  ReplayResult replay;      // the WAL replay (its seconds excluded above)
+};
+
+// A head with its chunk mapper. Destroy the head first (member order).
+struct OpenedHead {
+  std::unique_ptr<chunks::ChunkDiskMapper> mapper;
+  std::unique_ptr<head::Head> head;
+  StartupResult startup;
+};
+
+// Staged start-up of a head from a data directory, as Prometheus 2.42:
+//  1. opens the chunk mapper on `<dir>/chunks_head` (created if missing);
+//  2. opens the head with `opts` and HeadOptions::chunk_mapper = the mapper
+//     (so cut chunks of the replay and after go to disk);
+//  3. chunks::LoadMappedChunks: scans the files, deletes a damaged tail
+//     (reported in startup.scan; the WAL still has those samples) and
+//     collects the chunks per series;
+//  4. replays `<dir>/wal` (ReplayIntoHeadWithMappedChunks).
+// `opts.commit_log` may point at a WAL opened on `<dir>/wal` (replay
+// appenders never log). Close the mapper (flushes it) at shutdown, after
+// the last append: `mapper->Close()`.
+absl::StatusOr<OpenedHead> OpenHeadFromDir(
+    io::FileSystem* fs, const std::string& dir, head::HeadOptions opts,
+    int workers, wal::LogFn log, int64_t min_valid_time = INT64_MIN,
+    chunks::ChunkDiskMapperOptions mapper_opts = {});
 
 }  // namespace tsdb::headwal
 

@@ -1,0 +1,211 @@
+// Start-up with m-mapped head chunks vs everything replayed from the WAL.
+//
+//   tools/bazel build -c opt //tsdb/headwal:mmap_startup_benchmark &&
+//   bazel-bin/tsdb/headwal/mmap_startup_benchmark [--series=100000]
+//       [--samples=480] [--dir=/tmp/mmap_startup_bench] [--reps=2]
+//
+// 1. (child process) Fills a head opened with OpenHeadFromDir (chunk mapper
+//    + snappy segmented WAL): `series` series x `samples` scrapes at 15 s
+//    (480 = 2h), node_exporter-like label sets and realistic values
+//    (counters growing by varying steps, gauges with noise), one commit per
+//    scrape; closes cleanly.
+// 2. For each mode, `reps` times, a fresh child process restarts from the
+//    directory and reports replay seconds, peak RSS (VmHWM of the child) and
+//    head heap bytes per series (Head::MemoryStats):
+//      mmap: OpenHeadFromDir (scan chunks_head, attach, replay WAL tail);
+//      wal:  a head without mapper, ReplayIntoHead of the whole WAL.
+//    The wal mode only reads; the mmap mode writes nothing that changes the
+//    next run's input (the replay cuts no chunk: the WAL tail is the open
+//    chunk).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "plugins/chunkenc/xor/xor.h"
+#include "plugins/wal/segmented/segmented_wal.h"
+#include "tsdb/head/head.h"
+#include "tsdb/headwal/headwal.h"
+
+namespace tsdb::headwal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::fprintf(stderr, "mmap_startup_benchmark: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+const chunkenc::CodecRegistry& Codecs() {
+  static const chunkenc::CodecRegistry* r = [] {
+    auto* c = new chunkenc::CodecRegistry();
+    if (!chunkenc::RegisterXorCodec(*c).ok()) std::abort();
+    return c;
+  }();
+  return *r;
+}
+
+// Peak resident set of this process, in MiB (VmHWM).
+double PeakRssMiB() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+    }
+  }
+  return -1;
+}
+
+void Fill(const std::string& dir, int series, int samples) {
+  wal::WalOptions wo;
+  wo.dir = dir + "/wal";
+  wo.log = [](std::string_view) {};
+  auto w = plugins::OpenSegmentedWal(wo);
+  if (!w.ok()) Die(w.status().ToString());
+  WalCommitLog log(w->get());
+  head::HeadOptions opts;
+  opts.codecs = &Codecs();
+  opts.commit_log = &log;
+  auto opened = OpenHeadFromDir(nullptr, dir, opts, 1, nullptr);
+  if (!opened.ok()) Die(opened.status().ToString());
+  head::Head& h = *opened->head;
+  std::vector<SeriesRef> refs(series, 0);
+  std::vector<double> vals(series, 0);
+  uint64_t rng = 88172645463325252ull;
+  auto next = [&rng] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  const auto start = Clock::now();
+  auto app = h.Appender();
+  const int64_t t0 = 1'700'000'000'000;
+  for (int k = 0; k < samples; ++k) {
+    const int64_t t =
+        t0 + int64_t{k} * 15000 + static_cast<int64_t>(next() % 5);  // jitter
+    for (int s = 0; s < series; ++s) {
+      double& v = vals[s];
+      if (s % 3 == 0) {
+        v += static_cast<double>(next() % 1000);  // counter
+      } else if (s % 3 == 1) {
+        v = std::round(50 + 20 * std::sin(k / 40.0 + s) +
+                       static_cast<double>(next() % 100) / 10);  // gauge
+      } else {
+        v = static_cast<double>(next() % 1000000) / 1000;  // noisy gauge
+      }
+      absl::StatusOr<SeriesRef> r;
+      if (refs[s] != 0) {
+        r = app->Append(refs[s], {}, t, v);
+      } else {
+        r = app->Append(
+            0,
+            labels::Labels::FromPairs(
+                {{"__name__", absl::StrCat("node_metric_", s % 200)},
+                 {"instance", absl::StrCat("host-", s / 200, ":9100")},
+                 {"job", "node"},
+                 {"cpu", absl::StrCat(s % 8)}}),
+            t, v);
+      }
+      if (!r.ok()) Die(r.status().ToString());
+      refs[s] = *r;
+    }
+    if (absl::Status st = app->Commit(); !st.ok()) Die(st.ToString());
+  }
+  const head::HeadStats st = h.Stats();
+  std::printf(
+      "fill: %d series x %d samples in %.1f s; %llu chunks mapped, %llu "
+      "failures\n",
+      series, samples, Since(start),
+      static_cast<unsigned long long>(st.chunks_mapped),
+      static_cast<unsigned long long>(st.chunk_map_failures));
+  if (absl::Status s = opened->mapper->Close(); !s.ok()) Die(s.ToString());
+  if (absl::Status s = (*w)->Close(); !s.ok()) Die(s.ToString());
+}
+
+void Restart(const std::string& dir, bool mmap) {
+  head::HeadOptions opts;
+  opts.codecs = &Codecs();
+  const auto start = Clock::now();
+  std::unique_ptr<head::Head> h;
+  OpenedHead opened;
+  if (mmap) {
+    auto o = OpenHeadFromDir(nullptr, dir, opts, 1, [](std::string_view) {});
+    if (!o.ok()) Die(o.status().ToString());
+    opened = std::move(*o);
+  } else {
+    auto o = head::Head::Open(opts);
+    if (!o.ok()) Die(o.status().ToString());
+    h = std::move(*o);
+    auto r = ReplayIntoHead(h.get(), nullptr, dir + "/wal", 1,
+                            [](std::string_view) {});
+    if (!r.ok()) Die(r.status().ToString());
+  }
+  const double secs = Since(start);
+  head::Head& head = mmap ? *opened.head : *h;
+  const head::HeadStats st = head.Stats();
+  const head::HeadMemoryStats m = head.MemoryStats();
+  const double n = static_cast<double>(st.num_series);
+  std::printf(
+      "%-4s: %.2f s, peak RSS %.0f MiB, heap/series %.0f B (series+chunks "
+      "%.0f B), %llu series, %llu chunks (%llu attached)\n",
+      mmap ? "mmap" : "wal", secs, PeakRssMiB(),
+      static_cast<double>(m.total) / n, static_cast<double>(m.series) / n,
+      static_cast<unsigned long long>(st.num_series),
+      static_cast<unsigned long long>(st.num_chunks),
+      static_cast<unsigned long long>(st.chunks_attached));
+  std::fflush(stdout);
+}
+
+template <typename Fn>
+void InChild(Fn fn) {
+  std::fflush(stdout);
+  const pid_t pid = fork();
+  if (pid < 0) Die("fork failed");
+  if (pid == 0) {
+    fn();
+    std::fflush(stdout);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die("child failed");
+}
+
+}  // namespace
+}  // namespace tsdb::headwal
+
+int main(int argc, char** argv) {
+  int series = 100000, samples = 480, reps = 2;
+  std::string dir = "/tmp/mmap_startup_bench";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--series=", 0) == 0) series = std::atoi(a.c_str() + 9);
+    if (a.rfind("--samples=", 0) == 0) samples = std::atoi(a.c_str() + 10);
+    if (a.rfind("--reps=", 0) == 0) reps = std::atoi(a.c_str() + 7);
+    if (a.rfind("--dir=", 0) == 0) dir = a.substr(6);
+  }
+  if (std::system(("rm -rf '" + dir + "'").c_str()) != 0) return 1;
+  using tsdb::headwal::InChild;
+  InChild([&] { tsdb::headwal::Fill(dir, series, samples); });
+  for (int r = 0; r < reps; ++r) {
+    InChild([&] { tsdb::headwal::Restart(dir, false); });
+    InChild([&] { tsdb::headwal::Restart(dir, true); });
+  }
+  return 0;
+}

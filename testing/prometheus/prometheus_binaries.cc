@@ -50,6 +50,26 @@ bool PrometheusRequired() {
   return v != nullptr && std::strcmp(v, "1") == 0;
 }
 
+PromtoolDump ParsePromtoolDump(std::string_view text) {
+  PromtoolDump out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string line(text.substr(pos, nl - pos));
+    pos = nl + 1;
+    const size_t ts_sp = line.rfind(' ');
+    if (line.empty() || ts_sp == std::string::npos || ts_sp == 0) continue;
+    const size_t v_sp = line.rfind(' ', ts_sp - 1);
+    if (v_sp == std::string::npos) continue;
+    const std::string value = line.substr(v_sp + 1, ts_sp - v_sp - 1);
+    out[line.substr(0, v_sp)].emplace_back(
+        std::strtoll(line.c_str() + ts_sp + 1, nullptr, 10),
+        std::strtod(value.c_str(), nullptr));
+  }
+  return out;
+}
+
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
   // stderr goes to a temp file so that a chatty child cannot deadlock on
   // a full pipe while we read stdout.

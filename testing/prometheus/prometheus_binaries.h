@@ -7,8 +7,12 @@
 #ifndef TESTING_PROMETHEUS_PROMETHEUS_BINARIES_H_
 #define TESTING_PROMETHEUS_PROMETHEUS_BINARIES_H_
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -28,6 +32,14 @@ struct CommandResult {
   std::string out;  // standard output
   std::string err;  // standard error
 };
+
+// `promtool tsdb dump` output parsed: series (its labels exactly as printed)
+// -> (timestamp, value) in output order. promtool prints values with Go's
+// shortest round-trip %g, so strtod gives back the exact doubles (every NaN
+// comes back as the same NaN).
+using PromtoolDump =
+    std::map<std::string, std::vector<std::pair<int64_t, double>>>;
+PromtoolDump ParsePromtoolDump(std::string_view text);
 
 // Runs `argv` (no shell), capturing both output streams. Errors only if the
 // process could not be started.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "testing/prometheus/prometheus_binaries.h"
 #include "tsdb/head/head.h"
 #include "tsdb/head/test_util.h"
 #include "tsdb/headwal/headwal.h"
@@ -36,33 +37,14 @@ std::string Gunzip(const std::string& path) {
   return out;
 }
 
-// promtool's `{labels} value timestamp` lines.
-HeadDump ParseDump(const std::string& text) {
-  HeadDump out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    const std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty()) continue;
-    const size_t ts_sp = line.rfind(' ');
-    const size_t v_sp = line.rfind(' ', ts_sp - 1);
-    const std::string value = line.substr(v_sp + 1, ts_sp - v_sp - 1);
-    out[line.substr(0, v_sp)].emplace_back(
-        std::strtoll(line.c_str() + ts_sp + 1, nullptr, 10),
-        std::strtod(value.c_str(), nullptr));
-  }
-  return out;
-}
-
 class GoldenReplayTest
     : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(GoldenReplayTest, HeadMatchesPromtoolDump) {
   const std::string base =
       Runfile("testing/golden/wal/" + std::get<0>(GetParam()));
-  const HeadDump want = ParseDump(Gunzip(base + "/dump.txt.gz"));
+  const HeadDump want =
+      ::tsdb::testing::ParsePromtoolDump(Gunzip(base + "/dump.txt.gz"));
   ASSERT_FALSE(want.empty());
   auto h = head::testing::OpenHead();
   auto r = ReplayIntoHead(h.get(), nullptr, base + "/data/wal",

@@ -32,7 +32,7 @@ namespace {
 constexpr char kPromtool[] = "/usr/bin/promtool";
 
 // series (Labels::ToString) -> (t, value) in time order.
-using Dump = std::map<std::string, std::vector<std::pair<int64_t, double>>>;
+using Dump = ::tsdb::testing::PromtoolDump;
 
 bool RequirePromtool() {
   if (access(kPromtool, X_OK) == 0) return true;
@@ -40,28 +40,6 @@ bool RequirePromtool() {
     ADD_FAILURE() << kPromtool << " missing and TSDB_REQUIRE_PROMETHEUS=1";
   }
   return false;
-}
-
-// Parses promtool's `{labels} value timestamp` lines.
-Dump ParseDump(const std::string& text) {
-  Dump out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    const std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty()) continue;
-    const size_t ts_sp = line.rfind(' ');
-    const size_t v_sp = line.rfind(' ', ts_sp - 1);
-    EXPECT_NE(v_sp, std::string::npos) << line;
-    if (v_sp == std::string::npos) continue;
-    const std::string value = line.substr(v_sp + 1, ts_sp - v_sp - 1);
-    out[line.substr(0, v_sp)].emplace_back(
-        std::strtoll(line.c_str() + ts_sp + 1, nullptr, 10),
-        std::strtod(value.c_str(), nullptr));
-  }
-  return out;
 }
 
 std::string RunCommand(const std::string& cmd);
@@ -160,8 +138,8 @@ class GoldenWalTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(GoldenWalTest, ReplayMatchesPromtoolDump) {
   // The golden files are checked in, so this part needs no Prometheus.
   const std::string base = Runfile("testing/golden/wal/" + GetParam());
-  const Dump want =
-      ParseDump(RunCommand("gzip -dc '" + base + "/dump.txt.gz'"));
+  const Dump want = ::tsdb::testing::ParsePromtoolDump(
+      RunCommand("gzip -dc '" + base + "/dump.txt.gz'"));
   ASSERT_FALSE(want.empty());
   DumpVisitor v;
   wal::ReplayOptions o;
@@ -298,7 +276,8 @@ TEST_P(PromtoolReadsOurWalTest, DumpEqualsWrittenSamples) {
       return a.first < b.first;
     });
   }
-  ExpectSameDump(ParseDump(RunPromtoolDump(dir)), want);
+  ExpectSameDump(::tsdb::testing::ParsePromtoolDump(RunPromtoolDump(dir)),
+                 want);
   if (std::getenv("WAL_COMPAT_KEEP")) {
     std::printf("kept %s\n", dir.c_str());
     return;

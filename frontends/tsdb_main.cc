@@ -3,7 +3,10 @@
 //
 //   tools/bazel run //frontends:tsdb -- list /path/to/data
 //   tools/bazel run //frontends:tsdb -- dump --match='up' /path/to/data
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -29,6 +32,14 @@ Commands:
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under `bazel run` the process starts in its runfiles tree; relative paths
+  // on the command line mean the caller's directory.
+  if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY")) {
+    if (::chdir(wd) != 0) {
+      std::cerr << "tsdb: cannot change to " << wd << "\n";
+      return 1;
+    }
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   tsdb::cli::CommonFlags common;
   // Global flags come before the command.

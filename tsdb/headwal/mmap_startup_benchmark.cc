@@ -31,9 +31,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "plugins/chunkenc/xor/xor.h"
 #include "plugins/wal/segmented/segmented_wal.h"
 #include "tsdb/head/head.h"
+#include "tsdb/head/test_util.h"
 #include "tsdb/headwal/headwal.h"
 
 namespace tsdb::headwal {
@@ -48,15 +48,6 @@ double Since(Clock::time_point t) {
 [[noreturn]] void Die(const std::string& msg) {
   std::fprintf(stderr, "mmap_startup_benchmark: %s\n", msg.c_str());
   std::exit(1);
-}
-
-const chunkenc::CodecRegistry& Codecs() {
-  static const chunkenc::CodecRegistry* r = [] {
-    auto* c = new chunkenc::CodecRegistry();
-    if (!chunkenc::RegisterXorCodec(*c).ok()) std::abort();
-    return c;
-  }();
-  return *r;
 }
 
 // Peak resident set of this process, in MiB (VmHWM).
@@ -79,7 +70,7 @@ void Fill(const std::string& dir, int series, int samples) {
   if (!w.ok()) Die(w.status().ToString());
   WalCommitLog log(w->get());
   head::HeadOptions opts;
-  opts.codecs = &Codecs();
+  opts.codecs = &head::testing::XorRegistry();
   opts.commit_log = &log;
   auto opened = OpenHeadFromDir(nullptr, dir, opts, 1, nullptr);
   if (!opened.ok()) Die(opened.status().ToString());
@@ -140,7 +131,7 @@ void Fill(const std::string& dir, int series, int samples) {
 
 void Restart(const std::string& dir, bool mmap) {
   head::HeadOptions opts;
-  opts.codecs = &Codecs();
+  opts.codecs = &head::testing::XorRegistry();
   const auto start = Clock::now();
   std::unique_ptr<head::Head> h;
   OpenedHead opened;

@@ -31,9 +31,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "plugins/chunkenc/xor/xor.h"
 #include "plugins/wal/segmented/segmented_wal.h"
 #include "tsdb/head/head.h"
+#include "tsdb/head/test_util.h"
 #include "tsdb/headwal/headwal.h"
 
 namespace tsdb::headwal {
@@ -50,15 +50,6 @@ double Since(Clock::time_point t) {
   std::exit(1);
 }
 
-const chunkenc::CodecRegistry& Codecs() {
-  static const chunkenc::CodecRegistry* r = [] {
-    auto* c = new chunkenc::CodecRegistry();
-    if (!chunkenc::RegisterXorCodec(*c).ok()) std::abort();
-    return c;
-  }();
-  return *r;
-}
-
 void WriteWal(const std::string& dir, int series, int64_t samples) {
   wal::WalOptions wo;
   wo.dir = dir;
@@ -67,7 +58,7 @@ void WriteWal(const std::string& dir, int series, int64_t samples) {
   if (!w.ok()) Die(w.status().ToString());
   WalCommitLog log(w->get());
   head::HeadOptions opts;
-  opts.codecs = &Codecs();
+  opts.codecs = &head::testing::XorRegistry();
   opts.commit_log = &log;
   auto h = head::Head::Open(opts);
   if (!h.ok()) Die(h.status().ToString());
@@ -211,7 +202,7 @@ int Main(int argc, char** argv) {
 
   for (int workers : {1, 2}) {
     head::HeadOptions opts;
-    opts.codecs = &Codecs();
+    opts.codecs = &head::testing::XorRegistry();
     auto h = head::Head::Open(opts);
     if (!h.ok()) Die(h.status().ToString());
     auto r = ReplayIntoHead(h->get(), nullptr, data + "/wal", workers,

@@ -15,6 +15,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -57,30 +58,71 @@ class XorIterator final : public SampleIterator {
   uint8_t leading() const { return static_cast<uint8_t>(s_.leading); }
   uint8_t trailing() const { return static_cast<uint8_t>(s_.trailing); }
   // Bits consumed after the 2-byte header.
-  size_t bit_position() const { return s_.br.bit_position(); }
+  size_t bit_position() const { return s_.pos; }
 
  private:
   enum class Error : uint8_t { kNone, kNoHeader, kEndOfData, kVarint, kWindow };
 
   // Everything one decode step reads and writes. Decode works on a local
-  // copy, so that the stores to the output arrays cannot alias it and the
-  // bit reader stays in registers.
+  // copy, so that the stores to the output arrays cannot alias it and it
+  // stays in registers.
+  //
+  // The bit reader is a bit position and nothing else: Peek loads the 8
+  // bytes holding the next bit (one unaligned big-endian load) and shifts
+  // out the bits already consumed, which leaves at least 57 valid bits. No
+  // bit buffer means no refill and no refill branch, and while the branches
+  // on the control bits are predicted, the position advances by amounts
+  // that do not wait for any load: the loads run ahead, off the critical
+  // path (the position).
   struct State {
-    BitReader br;
+    const uint8_t* data = nullptr;  // the sample bytes, after the header
+    size_t size = 0;                // bytes
+    // Bits consumed from data. Checked reads see zeros past the end; then
+    // `pos > size * 8` tells that a sample used bits the chunk lacks.
+    size_t pos = 0;
     int64_t t = 0;
     uint64_t vbits = 0;
     uint64_t tdelta = 0;
-    unsigned leading = 0;  // value window, as Go's iterator: starts (0, 0)
+    // The value window, as Go's iterator: starts (0, 0), so 64 bits.
+    unsigned leading = 0;
     unsigned trailing = 0;
+    unsigned mbits = 64;  // 64 - leading - trailing, 1..64
     uint16_t num_read = 0;
   };
 
-  // Samples 0 and 1 (varint encoded).
-  Error DecodeHead(State& s);
-  // Samples >= 2 (delta of delta); the hot path.
-  static TSDB_BSTREAM_INLINE Error DecodeDod(State& s);
-  static TSDB_BSTREAM_INLINE Error DecodeValue(State& s);
-  static Error ReadUvarint(BitReader& br, uint64_t* v);
+  // The 64 bits starting at bit `pos`, MSB first, of which the first 57 are
+  // valid. kChecked: bytes past the end read as zeros; otherwise REQUIRES:
+  // pos / 8 + 8 <= s.size.
+  template <bool kChecked>
+  static TSDB_BSTREAM_INLINE uint64_t Peek(const State& s, size_t pos);
+  // Peek's slow path near the end of the data: the 8 bytes at byte offset
+  // p, zeros past the end. Static, takes no State: nothing escapes.
+  static __attribute__((noinline)) uint64_t LoadTail(const uint8_t* data,
+                                                     size_t size, size_t p);
+  // Reads n (1..64) bits at s.pos and advances.
+  template <bool kChecked>
+  static TSDB_BSTREAM_INLINE uint64_t ReadBits(State& s, unsigned n);
+
+  // Samples 0 and 1 (varint encoded), with checked reads.
+  static Error DecodeHead(State& s);
+  static Error ReadUvarint(State& s, uint64_t* v);
+  // Samples 0 and 1 when both fit in the first 40 bytes with short varints
+  // (the usual case), unchecked, into ts[0..1]/vs[0..1]; false (s
+  // untouched) otherwise, or on an error (the checked path reports it).
+  static bool DecodeHeadFast(State& s, int64_t* ts, double* vs);
+  // One sample >= 2 (delta of delta), unchecked: the hot path, forced
+  // inline so that the state stays in registers. REQUIRES: s.pos / 8 +
+  // kMaxReach <= s.size. Leaves checking s.pos against the end to the
+  // caller.
+  static TSDB_BSTREAM_INLINE Error DecodeSample(State& s);
+  // The value of a sample >= 1; `x` is Peek(s, s.pos).
+  template <bool kChecked>
+  static TSDB_BSTREAM_INLINE Error DecodeValue(State& s, uint64_t x);
+
+  // Bytes a sample >= 2 may read from the byte b it starts in: it has at
+  // most 145 bits (4 + 64 timestamp, 13 + 64 value), and its last 8-byte
+  // load starts at most 113 + 7 bits after b, so it reads below b + 23.
+  static constexpr size_t kMaxReach = 23;
 
   // Decodes up to n samples into ts/vs; fewer at the end or on an error
   // (then error_ is set).

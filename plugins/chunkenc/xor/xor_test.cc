@@ -4,8 +4,10 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -332,6 +334,21 @@ TEST_F(XorTest, CorruptWindowIsDataLoss) {
   const std::vector<Sample> got = Decode(bytes, &status);
   EXPECT_EQ(got.size(), 1u);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  // The same with trailing bytes, long enough for the decoder's unchecked
+  // path for samples 0 and 1.
+  std::string padded = bytes + std::string(64, '\0');
+  padded[1] = 3;
+  for (size_t batch : {1, 2, 120}) {
+    auto it = codec_->NewIterator(padded);
+    int64_t ts[120];
+    double vs[120];
+    size_t total = 0;
+    while (size_t k = it->NextBatch(ts, vs, batch)) total += k;
+    EXPECT_EQ(total, 1u) << batch;
+    EXPECT_EQ(it->status().code(), absl::StatusCode::kDataLoss) << batch;
+    EXPECT_NE(it->status().message().find("window"), std::string::npos)
+        << it->status();
+  }
   auto c = codec_->FromBytes(bytes);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ((*c)->Appender().status().code(), absl::StatusCode::kDataLoss);
@@ -379,6 +396,94 @@ TEST_F(XorTest, HeaderErrors) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_NE(status.message().find("sample 2 of 3"), std::string::npos)
       << status;
+}
+
+// The decoder reads 8 bytes at a time and switches to a zero-padded copy of
+// the last bytes near the end of the chunk. Every chunk length around that
+// switch, every batch size, and the widest samples (64-bit delta of deltas,
+// 64-bit value windows) must decode exactly, reading only the chunk's own
+// bytes (exact-size heap copies: ASan reports any read past them).
+TEST_F(XorTest, DecodesExactlyAroundTheEndOfTheData) {
+  std::mt19937_64 rng(7);
+  std::vector<std::vector<Sample>> series;
+  {
+    // Widest: timestamps jumping by random 62-bit amounts, random values.
+    std::vector<Sample> s;
+    int64_t t = 0;
+    for (int i = 0; i < 40; ++i) {
+      t += static_cast<int64_t>(rng() >> 2) * (i % 2 ? 1 : -1);
+      s.push_back({t, std::bit_cast<double>(rng())});
+    }
+    series.push_back(s);
+  }
+  {
+    // Every dod bucket and value case, mixed.
+    std::vector<Sample> s;
+    int64_t t = 1700000000000;
+    double v = 1;
+    for (int i = 0; i < 300; ++i) {
+      static constexpr int64_t kJumps[] = {0, 0, 0, 5, -3000, 60000, 500000, 3};
+      t += 15000 + kJumps[rng() % 8];
+      switch (rng() % 4) {
+        case 0:
+          break;
+        case 1:
+          v += 1;
+          break;
+        case 2:
+          v = std::bit_cast<double>(rng());
+          break;
+        default:
+          v *= 1.5;
+      }
+      s.push_back({t, v});
+    }
+    series.push_back(s);
+  }
+  for (const std::vector<Sample>& full : series) {
+    for (size_t n = 0; n <= full.size(); n += (n < 40 ? 1 : 37)) {
+      SCOPED_TRACE(testing::Message() << n << " samples");
+      const std::vector<Sample> want(full.begin(), full.begin() + n);
+      const std::string bytes(Build(want)->Bytes());
+      std::unique_ptr<char[]> exact(new char[bytes.size()]);
+      std::memcpy(exact.get(), bytes.data(), bytes.size());
+      const std::string_view view(exact.get(), bytes.size());
+      ExpectDecodes(view, want);
+      for (size_t batch : {1, 3, 16, 120, 1000}) {
+        auto it = codec_->NewIterator(view);
+        std::vector<int64_t> ts(batch);
+        std::vector<double> vs(batch);
+        std::vector<Sample> got;
+        while (size_t k = it->NextBatch(ts.data(), vs.data(), batch)) {
+          for (size_t i = 0; i < k; ++i) got.push_back({ts[i], vs[i]});
+        }
+        ASSERT_TRUE(it->status().ok()) << it->status();
+        ASSERT_EQ(got.size(), want.size()) << "batch " << batch;
+        for (size_t i = 0; i < want.size(); ++i) {
+          ASSERT_EQ(got[i].t, want[i].t) << i;
+          ASSERT_EQ(Bits(got[i].v), Bits(want[i].v)) << i;
+        }
+      }
+      // Cut short: the samples that fit, then DataLoss, never a read past
+      // the (shorter) data.
+      for (size_t len = 2; len + 1 < bytes.size() && len < 60; ++len) {
+        const size_t cut = bytes.size() - 1 - (len - 2);
+        std::unique_ptr<char[]> part(new char[cut]);
+        std::memcpy(part.get(), bytes.data(), cut);
+        absl::Status status;
+        const std::vector<Sample> got =
+            Decode(std::string_view(part.get(), cut), &status);
+        ASSERT_LE(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+          ASSERT_EQ(got[i].t, want[i].t) << i;
+          ASSERT_EQ(Bits(got[i].v), Bits(want[i].v)) << i;
+        }
+        if (got.size() < want.size()) {
+          EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << cut;
+        }
+      }
+    }
+  }
 }
 
 // Differences from Go kept on purpose: Seek after exhaustion is false.

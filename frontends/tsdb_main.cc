@@ -25,6 +25,18 @@ Commands:
       List the blocks of a data dir (default "data/"), as promtool does.
   dump [--min-time=MS] [--max-time=MS] [--match=SELECTOR] [<db path>]
       Print every float sample in promtool's dump format.
+  analyze [--limit=20] [--match=SELECTOR] [<db path>] [<block id>]
+      Churn and cardinality of a block (default: the last), as promtool's.
+  bench write [--out=DIR] [--metrics=N] [--scrapes=N] [<file>]
+      Ingest benchmark into a fresh DB with a WAL (promtool's bench write);
+      without <file>, synthetic series.
+  check [<db path>]
+      Verify every checksum of a data dir (blocks, chunks_head, WAL); one line
+      per file, exit status 1 on any corruption.
+  import openmetrics [-r] [-q] [--max-block-duration=DURATION] <input file>
+         [<output dir>]
+      Backfill an OpenMetrics file (timestamps in seconds) into 2h blocks,
+      as promtool's "tsdb create-blocks-from openmetrics".
   plugins
       List the registered chunk codecs and chunk readers.
 )";
@@ -83,6 +95,14 @@ int main(int argc, char** argv) {
     s = tsdb::cli::List(args, common, registry, std::cout);
   } else if (cmd == "dump") {
     s = tsdb::cli::Dump(args, common, registry, std::cout);
+  } else if (cmd == "analyze") {
+    s = tsdb::cli::Analyze(args, common, registry, std::cout);
+  } else if (cmd == "bench") {
+    s = tsdb::cli::BenchWrite(args, registry, std::cout);
+  } else if (cmd == "check") {
+    s = tsdb::cli::Check(args, std::cout);
+  } else if (cmd == "import") {
+    s = tsdb::cli::Import(args, common, registry, std::cout);
   } else if (cmd == "plugins") {
     s = tsdb::cli::Plugins(registry, std::cout);
   } else if (cmd == "help") {

@@ -13,8 +13,14 @@
 // (its [minOOOTime, maxOOOTime] starts as [INT64_MAX, INT64_MIN], which
 // only that range "overlaps"), so a head-only dump is sorted without time
 // bounds and in creation order with them. Checked against promtool.
-// The data dir is never written: the WAL is read, not opened for writing,
-// and a torn tail ends the replay (with a warning) instead of a repair.
+// The head is loaded as Prometheus's start-up does (headwal::OpenHeadFromDir):
+// m-mapped chunks from `<dir>/chunks_head` first, then the WAL, whose
+// samples already in those chunks are skipped, then the WBL. The data dir is
+// never written: all file access goes through a ReadOnlyOverlayFileSystem
+// (read_only_fs.h), so head chunks cut during the replay and the repair of a
+// damaged chunks_head file happen in memory only; the WAL is read, not opened
+// for writing, and a torn tail ends the replay (with a warning) instead of a
+// repair.
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -25,8 +31,10 @@
 #include "frontends/cli/commands.h"
 #include "frontends/cli/data_dir.h"
 #include "frontends/cli/flags.h"
+#include "frontends/cli/read_only_fs.h"
 #include "tsdb/base/go_format.h"
 #include "tsdb/base/status_macros.h"
+#include "tsdb/chunks/head_chunks.h"
 #include "tsdb/head/head.h"
 #include "tsdb/headwal/headwal.h"
 #include "tsdb/labels/selector.h"
@@ -70,26 +78,47 @@ absl::Status Dump(const std::vector<std::string>& args,
 
   TSDB_ASSIGN_OR_RETURN(auto blocks,
                         OpenBlocks(dir, registry, common.chunk_reader));
-  // The head: the WAL replayed read-only.
-  head::HeadOptions head_opts;
-  head_opts.codecs = &registry.codecs;
-  TSDB_ASSIGN_OR_RETURN(std::unique_ptr<head::Head> head,
-                        head::Head::Open(head_opts));
+  // The head, as Prometheus's read-only open builds it
+  // (headwal::OpenHeadFromDir: m-mapped chunks from chunks_head, the WAL,
+  // the WBL), through an overlay that keeps whatever the start-up would
+  // write (chunks cut during the replay, a repair of a damaged chunks_head
+  // file) in memory: the data dir is never modified.
+  ReadOnlyOverlayFileSystem overlay(io::PosixFileSystem());
   const int64_t max_block_time = blocks.empty()
                                      ? std::numeric_limits<int64_t>::min()
                                      : blocks.back()->meta().max_time;
+  headwal::OpenedHead opened;
+  head::HeadOptions head_opts;
+  head_opts.codecs = &registry.codecs;
   if (max_block_time <= opts.maxt) {
-    absl::StatusOr<headwal::ReplayResult> r = headwal::ReplayIntoHead(
-        head.get(), io::PosixFileSystem(), dir + "/wal", /*workers=*/2,
-        [](std::string_view) {}, max_block_time);
-    if (absl::IsDataLoss(r.status())) {
-      // What came before the corruption is in the head; Prometheus would
-      // repair (write) here, a read-only dump only warns.
-      std::cerr << "warning: WAL replay stopped: " << r.status() << "\n";
-    } else if (!r.ok()) {
-      return r.status();
+    chunks::ChunkDiskMapperOptions mapper_opts;
+    mapper_opts.preallocate_size = 0;
+    // A corrupt WAL: Prometheus keeps what precedes the damage and repairs
+    // (cuts) the WAL on disk; a read-only dump only warns.
+    headwal::WalRepairFn no_repair = [](const std::string& wal_dir,
+                                        const wal::Corruption& at) {
+      std::cerr << "warning: WAL replay stopped at " << at.path << " offset "
+                << at.offset << ": " << at.reason << " (in " << wal_dir
+                << "; not repaired: read-only)\n";
+      return absl::OkStatus();
+    };
+    TSDB_ASSIGN_OR_RETURN(opened, headwal::OpenHeadFromDir(
+                                      &overlay, dir, head_opts, /*workers=*/2,
+                                      [](std::string_view) {}, max_block_time,
+                                      mapper_opts, no_repair));
+    const headwal::StartupResult& r = opened.startup;
+    if (r.scan.corruption) {
+      std::cerr << "warning: " << r.scan.corruption_status.message()
+                << " (not on disk: read-only); its samples come from the WAL\n";
     }
+    if (r.mapped_discarded_all) {
+      std::cerr << "warning: chunks_head: " << r.discard_reason
+                << "; ignoring the m-mapped chunks, replaying the WAL\n";
+    }
+  } else {
+    TSDB_ASSIGN_OR_RETURN(opened.head, head::Head::Open(head_opts));
   }
+  head::Head* head = opened.head.get();
 
   std::vector<querier::DeletedIntervalsFn> deleted;
   deleted.reserve(blocks.size());

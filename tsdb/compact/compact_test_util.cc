@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "plugins/chunkenc/xor/xor.h"
 #include "plugins/chunkreader/mmap/mmap_chunk_reader.h"
+#include "plugins/chunkreader/pread/pread_chunk_reader.h"
 #include "tsdb/base/status_macros.h"
 #include "tsdb/block/block_writer.h"
 #include "tsdb/io/file_system.h"
@@ -16,7 +17,8 @@ namespace tsdb::compact::testutil {
 
 Env::Env() {
   if (!chunkenc::RegisterXorCodec(codecs).ok() ||
-      !plugins::RegisterMmapChunkReader(readers).ok()) {
+      !plugins::RegisterMmapChunkReader(readers).ok() ||
+      !plugins::RegisterPreadChunkReader(readers).ok()) {
     std::abort();
   }
 }
@@ -54,9 +56,8 @@ absl::StatusOr<block::BlockMeta> WriteTestBlock(const Env& env,
 }
 
 absl::StatusOr<std::unique_ptr<block::Block>> OpenBlock(
-    const Env& env, const std::string& dir) {
-  return block::Block::Open(dir, env.readers, plugins::kMmapChunkReaderName,
-                            &env.codecs);
+    const Env& env, const std::string& dir, const std::string& reader) {
+  return block::Block::Open(dir, env.readers, reader, &env.codecs);
 }
 
 absl::StatusOr<std::map<std::string, std::vector<Sample>>> ReadSamples(

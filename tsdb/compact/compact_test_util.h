@@ -26,7 +26,7 @@ using chunkenc::Sample;
 // Series labels -> samples (ascending timestamps).
 using SeriesMap = std::map<labels::Labels, std::vector<Sample>>;
 
-// XOR codec + "mmap" chunk reader.
+// XOR codec + the "mmap" and "pread" chunk readers.
 struct Env {
   Env();
   chunkenc::CodecRegistry codecs;
@@ -46,8 +46,9 @@ struct TestBlockOptions {
     const Env& env, const std::string& dir, const SeriesMap& series,
     const TestBlockOptions& o);
 
+// Opens the block at `dir` with the chunk reader named `reader`.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<block::Block>> OpenBlock(
-    const Env& env, const std::string& dir);
+    const Env& env, const std::string& dir, const std::string& reader = "mmap");
 
 // Every series' samples within [minTime, maxTime-1], minus tombstones, keyed
 // by Labels::ToString(); series left without samples are absent.

@@ -1,18 +1,27 @@
 // Block compaction: merges N persistent blocks into one new block, as
 // Prometheus 2.42's LeveledCompactor.Compact (tsdb/compact.go).
 //
-// Every parent is read through the querier (querier::Select over its index
-// and chunks, restricted to [minTime, maxTime-1] of that block, with its
-// tombstones applied); the per-block series sets are merged with
-// querier::MergeSeriesSets, which also deduplicates samples that several
-// blocks hold at the same timestamp (vertical compaction of overlapping
-// blocks: the parent listed first wins). Every merged series is re-encoded
-// into new chunks of at most `samples_per_chunk` (120) samples with the
-// codec for `options.encoding` (XOR) taken from the CodecRegistry -- the
-// split Prometheus applies to merged overlapping data. Prometheus copies
-// non-overlapping, non-deleted chunks unchanged instead; we re-encode them
-// too (same samples, possibly different chunk boundaries; see
-// tsdb/docs/compaction.md).
+// Chunk-level merge, as Prometheus's populateBlock with its compacting
+// chunk-series merger: every parent's index is walked in label order
+// (postings of all series) and series with equal labels are merged. Per
+// series, each parent's chunks are restricted to [minTime, maxTime-1] of
+// the new block (the parents' union; block ranges are half-open), as
+// Prometheus does, and to the parent's tombstones:
+//   - a chunk wholly deleted (one tombstone interval covers it) or outside
+//     the range is dropped;
+//   - a chunk that overlaps no other chunk of the series and is untouched
+//     by tombstones and the range is copied byte for byte (ReadRaw: no
+//     decoding, any encoding);
+//   - a chunk partly deleted or trimmed by the range is re-encoded alone
+//     from its surviving samples (one chunk, as Prometheus);
+//   - a run of chunks that overlap in time (vertical compaction of
+//     overlapping blocks, or overlapping chunks within a block) is merged
+//     by timestamp -- on equal timestamps the parent listed first wins --
+//     and re-encoded into chunks of at most `samples_per_chunk` (120)
+//     samples (Prometheus's seriesToChunkEncoderSplit) with the codec for
+//     `options.encoding` (XOR) taken from the CodecRegistry.
+// Adjacent non-overlapping blocks are therefore compacted without decoding
+// a single sample.
 //
 // The result is written with block::WriteBlock (into
 // `<dest>/<ULID>.tmp-for-creation`, fsync, rename), so a crash never leaves
@@ -72,6 +81,10 @@ struct CompactResult {
   // block was written (the parents are then deletable).
   std::optional<block::BlockMeta> meta;
   uint64_t num_samples = 0;
+  // Chunks copied byte for byte from a parent / written anew (merged
+  // overlapping runs, partly deleted or trimmed chunks).
+  uint64_t chunks_copied = 0;
+  uint64_t chunks_reencoded = 0;
 };
 
 // The meta the compaction of `parents` gets (everything but stats), as

@@ -1,7 +1,8 @@
 // Compaction of 3 adjacent 2h blocks into one 6h block.
 //
 //   tools/bazel run -c opt //tsdb/compact:compactor_benchmark --
-//       --benchmark_filter='BM_Compact3x2h/10000/' --benchmark_repetitions=3
+//       --benchmark_filter='BM_Compact3x2h/10000/pread:0'
+//       --benchmark_repetitions=3
 //
 // Data: N series (arg), 3 blocks x 2h at 15 s = 480 samples per series per
 // block, XOR chunks of 120, node-exporter-like labels; a third each counters
@@ -10,16 +11,22 @@
 // process (streamed, not held in memory) and are outside the timing; the
 // timing covers opening the 3 blocks (mmap) and Compact() including fsyncs
 // and the rename.
+// Second arg `pread`: the parents' chunk reader (0 = mmap, 1 = pread).
 // Counters: samples/s (items), out_MB (new block size), peak_rss_MB
 // (getrusage ru_maxrss after the run, i.e. the process peak; run one size
 // per process for a clean figure), rss_before_MB (ru_maxrss before the
-// first compaction, i.e. after generating the inputs).
+// first compaction, i.e. after generating the inputs), end_anon_MB /
+// end_file_MB (RssAnon / RssFile right after Compact returns, parents
+// still open: heap vs mapped file pages).
 #include <sys/resource.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +47,21 @@ constexpr int kSamples = 480;
 testutil::Env& Env() {
   static testutil::Env* e = new testutil::Env();
   return *e;
+}
+
+// RssAnon / RssFile of /proc/self/status in MB (current, not peak).
+std::pair<double, double> RssAnonFileMb() {
+  double anon = 0, file = 0;
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return {0, 0};
+  char line[256];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    long kb = 0;
+    if (std::sscanf(line, "RssAnon: %ld", &kb) == 1) anon = kb / 1024.0;
+    if (std::sscanf(line, "RssFile: %ld", &kb) == 1) file = kb / 1024.0;
+  }
+  std::fclose(f);
+  return {anon, file};
 }
 
 double MaxRssMb() {
@@ -142,12 +164,16 @@ std::vector<std::string> Parents(int n) {
   return (*cache)[n] = dirs;
 }
 
+// Args: series, chunk reader of the parents (0 = mmap, 1 = pread).
 void BM_Compact3x2h(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
+  const std::string reader = state.range(1) == 0 ? "mmap" : "pread";
   const std::vector<std::string> in = Parents(n);
   const double rss_before = MaxRssMb();
   const std::string out_dir = absl::StrCat(BenchDir(), "/out_", n);
   double out_mb = 0;
+  double anon_mb = 0;
+  double file_mb = 0;
   for (auto _ : state) {
     state.PauseTiming();
     (void)io::PosixFileSystem()->RemoveAll(out_dir);
@@ -156,7 +182,7 @@ void BM_Compact3x2h(benchmark::State& state) {
     std::vector<std::unique_ptr<block::Block>> blocks;
     std::vector<const block::Block*> parents;
     for (const std::string& d : in) {
-      auto b = testutil::OpenBlock(Env(), d);
+      auto b = testutil::OpenBlock(Env(), d, reader);
       if (!b.ok()) {
         state.SkipWithError(std::string(b.status().message()).c_str());
         return;
@@ -172,6 +198,7 @@ void BM_Compact3x2h(benchmark::State& state) {
       return;
     }
     state.PauseTiming();
+    std::tie(anon_mb, file_mb) = RssAnonFileMb();
     auto ob = testutil::OpenBlock(
         Env(), io::JoinPath(out_dir, r->meta->ulid.ToString()));
     out_mb = ob.ok() ? static_cast<double>((*ob)->Size()) / 1e6 : 0;
@@ -181,12 +208,13 @@ void BM_Compact3x2h(benchmark::State& state) {
   state.counters["out_MB"] = out_mb;
   state.counters["rss_before_MB"] = rss_before;
   state.counters["peak_rss_MB"] = MaxRssMb();
+  state.counters["end_anon_MB"] = anon_mb;
+  state.counters["end_file_MB"] = file_mb;
   (void)io::PosixFileSystem()->RemoveAll(out_dir);
 }
 BENCHMARK(BM_Compact3x2h)
-    ->Arg(1000)
-    ->Arg(10000)
-    ->Arg(100000)
+    ->ArgNames({"", "pread"})
+    ->ArgsProduct({{1000, 10000, 100000}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);

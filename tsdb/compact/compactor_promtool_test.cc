@@ -72,6 +72,10 @@ TEST(CompactorPromtoolTest, AnalyzeAndDumpAcceptTheResult) {
   auto r = Compact(fs, data_dir, parents, env.codecs, CompactOptions{});
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_TRUE(r->meta.has_value());
+  // Both paths ran: copied chunks (adjacent, untouched) and re-encoded
+  // ones (the overlap, the tombstone).
+  EXPECT_GT(r->chunks_copied, 0u);
+  EXPECT_GT(r->chunks_reencoded, 0u);
   // promtool's read-only DB needs a wal/ dir.
   ASSERT_TRUE(fs->CreateDirs(io::JoinPath(data_dir, "wal")).ok());
   const std::string ulid = r->meta->ulid.ToString();

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +18,7 @@
 #include "tsdb/base/status_macros.h"
 #include "tsdb/chunks/head_chunks.h"
 #include "tsdb/head/isolation.h"
+#include "tsdb/head/ooo.h"
 #include "tsdb/head/series.h"
 #include "tsdb/head/stripe_series.h"
 #include "tsdb/head/symbols.h"
@@ -271,6 +276,38 @@ absl::Status Head::DropSeriesSamplesForReplay(SeriesRef ref) {
   return st;
 }
 
+absl::Status Head::ResetSeriesWithMappedChunks(
+    SeriesRef ref, const std::vector<MappedChunk>& chunks) {
+  if (!chunks.empty() && opts_.chunk_mapper == nullptr) {
+    return absl::FailedPreconditionError(
+        "head: m-mapped chunks attached without a chunk mapper");
+  }
+  const uint64_t epoch = reclaimer_->Pin();
+  absl::Status st =
+      absl::NotFoundError(absl::StrCat("head: series ", ref, " not found"));
+  if (MemSeries* s = series_->GetByRef(ref)) {
+    size_t removed;
+    {
+      std::lock_guard lock(s->mu);
+      removed = s->DropAllChunks();
+      st = s->AttachMappedChunks(chunks);
+    }
+    num_chunks_.fetch_sub(removed, std::memory_order_relaxed);
+    chunks_removed_.fetch_add(removed, std::memory_order_relaxed);
+    if (st.ok() && !chunks.empty()) {
+      num_chunks_.fetch_add(chunks.size(), std::memory_order_relaxed);
+      chunks_attached_.fetch_add(chunks.size(), std::memory_order_relaxed);
+      InitTime(chunks.front().min_time);
+      UpdateMinMaxTime(chunks.front().min_time, chunks.back().max_time);
+    } else if (!st.ok()) {
+      st = absl::Status(st.code(),
+                        absl::StrCat("series ", ref, ": ", st.message()));
+    }
+  }
+  reclaimer_->Unpin(epoch);
+  return st;
+}
+
 absl::Status Head::AttachMappedChunks(SeriesRef ref,
                                       const std::vector<MappedChunk>& chunks) {
   if (opts_.chunk_mapper == nullptr) {
@@ -343,7 +380,8 @@ absl::Status Head::Truncate(int64_t mint) {
   std::vector<MemSeries*> dead = series_->Collect([&](MemSeries& s) {
     std::lock_guard lock(s.mu);
     chunks_removed += s.TruncateChunksBefore(mint);
-    if (s.NumChunks() == 0 && s.pending == 0) {
+    if (s.NumChunks() == 0 && s.pending == 0 &&
+        (s.ooo == nullptr || s.ooo->empty())) {
       s.deleted = true;
       return true;
     }
@@ -408,7 +446,122 @@ HeadStats Head::Stats() const {
   st.chunks_mapped = chunks_mapped_.load(std::memory_order_relaxed);
   st.chunk_map_failures = chunk_map_failures_.load(std::memory_order_relaxed);
   st.chunks_attached = chunks_attached_.load(std::memory_order_relaxed);
+  st.ooo_samples_appended = ooo_appended_.load(std::memory_order_relaxed);
+  st.ooo_too_old_samples = ooo_too_old_.load(std::memory_order_relaxed);
+  st.ooo_duplicate_samples = ooo_duplicates_.load(std::memory_order_relaxed);
+  st.ooo_samples = ooo_samples_.load(std::memory_order_relaxed);
+  st.ooo_frozen_samples = ooo_frozen_samples_.load(std::memory_order_relaxed);
+  st.ooo_min_time = ooo_min_.load(std::memory_order_relaxed);
+  st.ooo_max_time = ooo_max_.load(std::memory_order_relaxed);
+  st.ooo_late_wbl_failures =
+      ooo_late_wbl_failures_.load(std::memory_order_relaxed);
   return st;
+}
+
+void Head::NoteOooInserted(uint64_t n, int64_t mint, int64_t maxt) {
+  ooo_live_samples_.fetch_add(n, std::memory_order_relaxed);
+  AtomicMin(ooo_live_min_, mint);
+  AtomicMax(ooo_live_max_, maxt);
+  AtomicMin(ooo_min_, mint);
+  AtomicMax(ooo_max_, maxt);
+  ooo_samples_.fetch_add(n, std::memory_order_relaxed);
+}
+
+std::unique_lock<std::shared_mutex> Head::LockOooExclusive() {
+  ooo_exclusive_waiting_.fetch_add(1, std::memory_order_acq_rel);
+  std::unique_lock lock(ooo_mu_);
+  ooo_exclusive_waiting_.fetch_sub(1, std::memory_order_acq_rel);
+  return lock;
+}
+
+OooFreeze Head::FreezeOoo() {
+  std::unique_lock lock = LockOooExclusive();
+  OooFreeze f;
+  f.id = ooo_gen_.load(std::memory_order_relaxed);
+  f.num_samples = ooo_live_samples_.exchange(0, std::memory_order_relaxed);
+  f.min_time = ooo_live_min_.exchange(std::numeric_limits<int64_t>::max(),
+                                      std::memory_order_relaxed);
+  f.max_time = ooo_live_max_.exchange(std::numeric_limits<int64_t>::min(),
+                                      std::memory_order_relaxed);
+  ooo_frozen_samples_.fetch_add(f.num_samples, std::memory_order_relaxed);
+  ooo_frozen_through_.store(f.id, std::memory_order_release);
+  ooo_gen_.store(f.id + 1, std::memory_order_release);
+  return f;
+}
+
+void Head::DropFrozenOoo(uint64_t id) {
+  std::lock_guard drop_lock(truncate_mu_);
+  {
+    std::unique_lock lock = LockOooExclusive();
+    id = std::min(id, ooo_frozen_through_.load(std::memory_order_relaxed));
+    if (id <= ooo_dropped_through_.load(std::memory_order_relaxed)) return;
+    ooo_dropped_through_.store(id, std::memory_order_release);
+  }
+  uint64_t removed = 0;
+  int64_t mint = std::numeric_limits<int64_t>::max();
+  int64_t maxt = std::numeric_limits<int64_t>::min();
+  series_->ForEach([&](MemSeries& s) {
+    std::lock_guard lock(s.mu);
+    if (s.ooo == nullptr) return;
+    removed += s.ooo->DropThrough(id);
+    if (s.ooo->empty()) {
+      s.ooo.reset();
+      return;
+    }
+    for (const OooChunk& c : s.ooo->chunks()) {
+      if (c.samples.empty()) continue;
+      mint = std::min(mint, c.samples.front().t);
+      maxt = std::max(maxt, c.samples.back().t);
+    }
+  });
+  {
+    // Inserts after the walk are in the live generation's range.
+    std::unique_lock lock = LockOooExclusive();
+    ooo_min_.store(
+        std::min(mint, ooo_live_min_.load(std::memory_order_relaxed)),
+        std::memory_order_relaxed);
+    ooo_max_.store(
+        std::max(maxt, ooo_live_max_.load(std::memory_order_relaxed)),
+        std::memory_order_relaxed);
+  }
+  ooo_samples_.fetch_sub(removed, std::memory_order_relaxed);
+  ooo_frozen_samples_.fetch_sub(removed, std::memory_order_relaxed);
+}
+
+OooReplayResult Head::ReplayOooSamples(
+    const std::vector<SampleRecord>& samples) {
+  OooReplayResult r;
+  std::shared_lock lock(ooo_mu_);
+  const uint64_t gen = ooo_gen_.load(std::memory_order_acquire);
+  const size_t cap = static_cast<size_t>(std::max(opts_.ooo_cap_max, 1));
+  int64_t mint = std::numeric_limits<int64_t>::max();
+  int64_t maxt = std::numeric_limits<int64_t>::min();
+  const uint64_t epoch = reclaimer_->Pin();
+  MemSeries* s = nullptr;
+  SeriesRef last_ref = 0;
+  for (const SampleRecord& rec : samples) {
+    if (s == nullptr || rec.ref != last_ref) {
+      s = series_->GetByRef(rec.ref);
+      last_ref = rec.ref;
+    }
+    if (s == nullptr) {
+      ++r.unknown_refs;
+      continue;
+    }
+    std::lock_guard series_lock(s->mu);
+    if (s->ooo == nullptr) s->ooo = std::make_unique<OooSeries>();
+    // Sequence 0: visible to every reader at once.
+    if (s->ooo->Insert(rec.t, rec.v, 0, gen, cap)) {
+      ++r.inserted;
+      mint = std::min(mint, rec.t);
+      maxt = std::max(maxt, rec.t);
+    } else {
+      ++r.duplicates;
+    }
+  }
+  reclaimer_->Unpin(epoch);
+  if (r.inserted > 0) NoteOooInserted(r.inserted, mint, maxt);
+  return r;
 }
 
 HeadMemoryStats Head::MemoryStats() const {

@@ -40,6 +40,33 @@
 // mapper (ReadChunk + the codec's FromBytes). A chunk read after a Truncate
 // deleted its file yields NotFound, as any truncated chunk.
 //
+// Out-of-order samples (HeadOptions::ooo_time_window W > 0; Prometheus
+// 2.39+): a sample that cannot be appended in order (older than its series'
+// last sample or than MinValidTime()) but is >= MaxTime() - W (MaxTime() as
+// of the batch's first Append) goes to the series' out-of-order store
+// (ooo.h); an older one fails with "too old sample" (Prometheus's
+// ErrTooOldSample) instead of "out of order sample" / "out of bounds". An
+// out-of-order sample whose timestamp is already in the series' open
+// out-of-order chunk is dropped silently (the first one stays, Prometheus's
+// OOOChunk.Insert). Commit logs every sample of the batch to the WAL
+// (commit_log, as Prometheus 2.42 does), then the out-of-order ones to the
+// WBL (ooo_commit_log, one Samples record); if either write fails nothing
+// becomes visible. Out-of-order samples become visible with their commit
+// (isolation applies to them too); they do not move MinTime()/MaxTime().
+// Readers return them as extra chunks of each series (ids with
+// kOooChunkFlag), sorted with the in-order chunks by min time and possibly
+// overlapping them; querier::Select merges overlapping chunks. They are
+// not dropped by Truncate: the DB compacts them into blocks through
+// FreezeOoo / FrozenOooReaders / DropFrozenOoo (below). Replay appenders
+// never classify samples as out of order (the WBL replay,
+// ReplayOooSamples, restores them). Not done: writing out-of-order chunks
+// to chunks_head (they stay in memory).
+//
+// Chunk snapshot (Prometheus's memory snapshot on shutdown; headwal's
+// chunk_snapshot.h): ForEachSeriesForSnapshot exports each series' labels
+// and open chunk, RestoreSeries recreates a series with its ref, m-mapped
+// chunks and open chunk at start-up (head_snapshot.cc).
+//
 // Thread safety: Head's methods may be called concurrently from any number
 // of threads. One HeadAppender is used by one thread at a time; any number
 // of appenders may commit concurrently. Readers are safe to share.
@@ -49,9 +76,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -88,6 +118,10 @@ inline SeriesRef HeadChunkRefSeries(ChunkRef ref) {
   return ref >> kHeadChunkIdBits;
 }
 inline uint64_t HeadChunkRefId(ChunkRef ref) { return ref & kHeadChunkIdMask; }
+// Chunk ids with this bit set name out-of-order chunks (their own id space
+// of 23 bits); in-order chunk ids stay below it (8M chunks per series).
+inline constexpr uint64_t kOooChunkFlag = uint64_t{1} << (kHeadChunkIdBits - 1);
+inline bool IsOooChunkRef(ChunkRef ref) { return (ref & kOooChunkFlag) != 0; }
 
 struct AppenderOptions {
   // WAL replay: samples are not passed to the CommitLog and the "out of
@@ -139,15 +173,30 @@ class HeadAppender final {
     int64_t last_t;
     double last_v;
     uint32_t num_samples;  // samples of this series still to apply
-    bool has_samples;
+    bool has_samples;      // in-order ones (last_t, last_v are set)
+    bool any_samples;      // in order or out of order
   };
 
+  // How a sample relates to its series.
+  enum class Kind : uint8_t { kUnchecked, kInOrder, kOoo, kIgnored };
+
   void Begin(int64_t t);
-  // Finds or creates the batch slot of the series. When the sample exactly
+  // Finds or creates the batch slot of the series and classifies (t, v)
+  // against the series' committed samples (*kind). When the sample exactly
   // duplicates the series' last appended sample, sets *ignored_ref to the
-  // series' ref instead (and returns no slot).
+  // series' ref instead (and returns no slot). A created series gets its
+  // slot even if the sample is then refused.
   absl::StatusOr<uint32_t> Slot(SeriesRef ref, const labels::Labels& lset,
-                                int64_t t, double v, SeriesRef* ignored_ref);
+                                int64_t t, double v, SeriesRef* ignored_ref,
+                                Kind* kind);
+  // Classifies (t, v) against the committed samples of `s` (REQUIRES s.mu).
+  absl::Status ClassifyCommitted(const MemSeries& s, int64_t t, double v,
+                                 Kind* kind);
+  // A sample that cannot be appended in order: out of order (window), or
+  // Prometheus's error for it.
+  absl::Status NotInOrder(int64_t t, Kind* kind);
+  // Adds an out-of-order sample to the batch.
+  SeriesRef AddOoo(uint32_t slot, int64_t t, double v);
   void ReleasePending();
   void Reset();
 
@@ -157,13 +206,18 @@ class HeadAppender final {
   bool open_ = false;
   uint64_t epoch_ = 0;
   int64_t min_valid_time_ = std::numeric_limits<int64_t>::min();
+  const int64_t ooo_window_;  // 0: no out-of-order samples (or replay)
+  int64_t ooo_min_t_ = std::numeric_limits<int64_t>::max();  // MaxTime - W
   int64_t mint_ = std::numeric_limits<int64_t>::max();
   int64_t maxt_ = std::numeric_limits<int64_t>::min();
   std::vector<Pending> pending_;
   SlotMap slots_;  // series ref -> pending_ index
   std::vector<SeriesRecord> new_series_;
   std::vector<SampleRecord> samples_;
-  std::vector<uint32_t> sample_slots_;  // parallel to samples_
+  std::vector<uint32_t> sample_slots_;     // parallel to samples_; | kOooSlot
+  std::vector<SampleRecord> ooo_samples_;  // the out-of-order ones (WBL)
+  std::vector<SampleRecord> late_ooo_;     // became out of order at Commit
+  uint64_t rejected_too_old_ = 0;
   uint64_t rejected_out_of_order_ = 0;
   uint64_t rejected_out_of_bounds_ = 0;
   uint64_t rejected_duplicate_ = 0;
@@ -191,6 +245,29 @@ struct HeadStats {
   uint64_t chunks_mapped = 0;
   uint64_t chunk_map_failures = 0;
   uint64_t chunks_attached = 0;
+  // Out-of-order samples (HeadOptions::ooo_time_window): accepted into the
+  // out-of-order store (Prometheus's outOfOrderSamplesAppended), refused as
+  // "too old sample", dropped as duplicates of the open out-of-order chunk,
+  // and in memory now (frozen ones included). Min/max time of those in
+  // memory (INT64_MAX / INT64_MIN if none). Failed WBL writes of samples
+  // that became out of order only at Commit (kept in memory anyway).
+  uint64_t ooo_samples_appended = 0;
+  uint64_t ooo_too_old_samples = 0;
+  uint64_t ooo_duplicate_samples = 0;
+  uint64_t ooo_samples = 0;
+  uint64_t ooo_frozen_samples = 0;
+  int64_t ooo_min_time = std::numeric_limits<int64_t>::max();
+  int64_t ooo_max_time = std::numeric_limits<int64_t>::min();
+  uint64_t ooo_late_wbl_failures = 0;
+};
+
+// What Head::ReplaySamples did.
+struct ReplaySamplesResult {
+  uint64_t appended = 0;
+  uint64_t skipped = 0;       // not newer than the series' last sample
+  uint64_t unknown_refs = 0;  // no such series
+  // The first error appending to a chunk (the sample is then dropped).
+  absl::Status status;
 };
 
 // Estimated heap bytes by part (walks every series: O(series)).
@@ -206,6 +283,46 @@ struct ReadOptions {
   // False: see every appended sample, including parts of commits still in
   // progress (Prometheus disables isolation for head compaction).
   bool isolation = true;
+  // Out-of-order samples are returned by default (as extra chunks, see
+  // above). exclude_ooo: in-order chunks only (in-order head compaction);
+  // only_ooo: out-of-order chunks only.
+  bool exclude_ooo = false;
+  bool only_ooo = false;
+};
+
+// A frozen generation of out-of-order samples (Head::FreezeOoo). min_time /
+// max_time are INT64_MAX / INT64_MIN when it holds no sample.
+struct OooFreeze {
+  uint64_t id = 0;
+  int64_t min_time = std::numeric_limits<int64_t>::max();
+  int64_t max_time = std::numeric_limits<int64_t>::min();
+  uint64_t num_samples = 0;
+};
+
+// What Head::ReplayOooSamples did.
+struct OooReplayResult {
+  uint64_t inserted = 0;
+  uint64_t duplicates = 0;    // timestamp already in the open OOO chunk
+  uint64_t unknown_refs = 0;  // no such series (as Prometheus, skipped)
+};
+
+// Chunk snapshots (Prometheus's memory snapshot on shutdown,
+// tsdb/headwal/chunk_snapshot.h): the state of one series, as
+// Head::ForEachSeriesForSnapshot exports it and Head::RestoreSeries takes it
+// back at start-up.
+struct SnapshotOpenChunk {
+  int64_t min_time = 0;
+  int64_t max_time = 0;  // the series' last sample
+  uint8_t encoding = 0;
+  std::string bytes;      // the chunk's bytes (a copy)
+  double last_value = 0;  // the value of the sample at max_time
+};
+struct SnapshotSeries {
+  SeriesRef ref = 0;
+  labels::Labels labels;
+  // False for a series whose chunks are all cut (or that has none).
+  bool has_open_chunk = false;
+  SnapshotOpenChunk open;
 };
 
 // An IndexReader and a ChunkReader over one snapshot of the head. They may
@@ -242,6 +359,27 @@ class Head final {
   // REQUIRES: no appender holds pending samples of the series.
   [[nodiscard]] absl::Status DropSeriesSamplesForReplay(SeriesRef ref);
 
+  // WAL replay of a duplicate series record with m-mapped chunks
+  // (Prometheus 2.42's resetSeriesWithMMappedChunks): drops every chunk of
+  // series `ref` as DropSeriesSamplesForReplay, then makes `chunks` (those
+  // written under the duplicate record's ref; may be empty) its chunks as
+  // AttachMappedChunks does. NotFound if there is no such series,
+  // FailedPrecondition for chunks without a chunk mapper, InvalidArgument
+  // for chunks out of order (the series is then left without chunks).
+  // REQUIRES: no appender holds pending samples of the series.
+  [[nodiscard]] absl::Status ResetSeriesWithMappedChunks(
+      SeriesRef ref, const std::vector<MappedChunk>& chunks);
+
+  // WAL replay's append path (Prometheus's processWALSamples): appends each
+  // sample directly to series `ref`, the whole call as one commit (readers
+  // see all of it or none); no CommitLog, no batch, no "out of bounds"
+  // check. A sample not newer than
+  // its series' last one (out of order, or a duplicate timestamp, identical
+  // or not) is skipped; a ref with no series is counted. Much faster than a
+  // replay appender (one visit per sample, series prefetched). REQUIRES:
+  // nothing else appends to these series meanwhile (shard replay by ref).
+  ReplaySamplesResult ReplaySamples(const SampleRecord* samples, size_t n);
+
   // Start-up, before the WAL replay appends to series `ref` (Prometheus's
   // loadMmappedChunks): makes `chunks` (chunks in HeadOptions::chunk_mapper,
   // oldest first, each starting after the previous one ended) the series'
@@ -251,6 +389,31 @@ class Head final {
   // chunk mapper is configured, InvalidArgument for chunks out of order.
   [[nodiscard]] absl::Status AttachMappedChunks(
       SeriesRef ref, const std::vector<MappedChunk>& chunks);
+
+  // Chunk snapshot on shutdown: calls fn for every series (any order) with
+  // its labels and a copy of its open (in-order) chunk, taken under the
+  // series' lock. Out-of-order samples are not exported (the WBL has them).
+  // Call after the last append (a concurrent commit may be half exported).
+  void ForEachSeriesForSnapshot(
+      const std::function<void(const SnapshotSeries&)>& fn) const;
+
+  // Start-up from a chunk snapshot, before the WAL replay (Prometheus's
+  // loadChunkSnapshot + loadMmappedChunks): creates series `ref` with
+  // `lset`, makes `mapped` (chunks in HeadOptions::chunk_mapper, oldest
+  // first; may be empty) its cut chunks and `open` (may be null) its open
+  // chunk, all visible at once. As Prometheus, the open chunk is dropped when
+  // the last mapped chunk reaches its min time (it was m-mapped after the
+  // snapshot) and is never appended to again: the next sample starts a new
+  // chunk. Returns whether the open chunk was kept. Updates
+  // MinTime()/MaxTime(). AlreadyExists if `ref` or `lset` belongs to
+  // another series, InvalidArgument for a ref out of range, invalid labels,
+  // chunks out of order or an open chunk whose encoding is not
+  // HeadOptions::encoding or whose bytes do not decode (the series then
+  // exists without chunks), FailedPrecondition for mapped chunks without a
+  // chunk mapper. Safe to call from several threads for different series.
+  absl::StatusOr<bool> RestoreSeries(SeriesRef ref, const labels::Labels& lset,
+                                     const std::vector<MappedChunk>& mapped,
+                                     const SnapshotOpenChunk* open);
 
   // Drops chunks whose samples are all before `mint`, garbage-collects
   // series left without chunks and without pending appends (PostDeletion),
@@ -262,6 +425,40 @@ class Head final {
 
   // A snapshot for reading chunks overlapping [mint, maxt].
   HeadReaders Readers(int64_t mint, int64_t maxt, ReadOptions opts = {});
+
+  // --- Out-of-order compaction (the DB's compactOOOHead) ---
+  //
+  // Out-of-order samples belong to generations. FreezeOoo atomically ends
+  // the live generation: every out-of-order sample inserted so far (by
+  // commits that completed their inserts; commits in flight finish first)
+  // becomes frozen, later ones go to a fresh live generation. Readers keep
+  // seeing frozen and live samples until DropFrozenOoo. Returns the frozen
+  // generation (id, time range and sample count of that generation alone;
+  // generations frozen earlier and not dropped are not counted). Ids count
+  // up from 1.
+  //
+  // WBL protocol: call wbl->NextSegment() BEFORE FreezeOoo (remember the
+  // new segment index N); after the frozen data is persisted and
+  // DropFrozenOoo(id), delete WBL segments < N
+  // (headwal::DeleteWblSegmentsBefore). Every sample logged in a segment
+  // < N was inserted by a commit that FreezeOoo waited for, so it is frozen
+  // (a commit holds out FreezeOoo from its WBL write through its inserts).
+  OooFreeze FreezeOoo();
+  // Readers over the frozen, not yet dropped generations only (out-of-order
+  // chunks overlapping [mint, maxt]; no isolation, nothing of them changes
+  // any more), for writing them into blocks.
+  HeadReaders FrozenOooReaders(int64_t mint, int64_t maxt);
+  // Frees the frozen generations <= id (persisted into blocks by the DB).
+  // Walks every series. Readers opened before stay safe: chunks their
+  // IndexReader listed stay readable through them; series they look up
+  // afterwards no longer show the dropped samples.
+  void DropFrozenOoo(uint64_t id);
+
+  // WBL replay (after the WAL replay created the series): inserts samples
+  // into the out-of-order store of their series (live generation, visible
+  // at once), as Prometheus's loadWBL. REQUIRES: nothing appends
+  // concurrently to the same series.
+  OooReplayResult ReplayOooSamples(const std::vector<SampleRecord>& samples);
 
   // The labels of series `ref`; NotFound if there is none.
   absl::StatusOr<labels::Labels> SeriesLabels(SeriesRef ref) const;
@@ -352,6 +549,31 @@ class Head final {
   std::atomic<uint64_t> chunks_mapped_{0};
   std::atomic<uint64_t> chunk_map_failures_{0};
   std::atomic<uint64_t> chunks_attached_{0};
+
+  // Out-of-order generations. Commits with out-of-order samples hold
+  // ooo_mu_ shared from their WBL write through their inserts; FreezeOoo
+  // holds it exclusively.
+  std::shared_mutex ooo_mu_;
+  // Exclusive lockers waiting: new commits let them in first (glibc's
+  // rwlock prefers readers, which could starve FreezeOoo).
+  std::atomic<int> ooo_exclusive_waiting_{0};
+  std::unique_lock<std::shared_mutex> LockOooExclusive();
+  std::atomic<uint64_t> ooo_gen_{1};             // the live generation
+  std::atomic<uint64_t> ooo_frozen_through_{0};  // frozen: gen <= this
+  std::atomic<uint64_t> ooo_dropped_through_{0};
+  std::atomic<uint64_t> ooo_live_samples_{0};  // of the live generation
+  std::atomic<int64_t> ooo_live_min_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> ooo_live_max_{std::numeric_limits<int64_t>::min()};
+  std::atomic<int64_t> ooo_min_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> ooo_max_{std::numeric_limits<int64_t>::min()};
+  std::atomic<uint64_t> ooo_samples_{0};  // in memory
+  std::atomic<uint64_t> ooo_frozen_samples_{0};
+  std::atomic<uint64_t> ooo_appended_{0};
+  std::atomic<uint64_t> ooo_too_old_{0};
+  std::atomic<uint64_t> ooo_duplicates_{0};
+  std::atomic<uint64_t> ooo_late_wbl_failures_{0};
+  // Records an insert into the live generation (REQUIRES ooo_mu_ shared).
+  void NoteOooInserted(uint64_t n, int64_t mint, int64_t maxt);
 };
 
 }  // namespace tsdb::head

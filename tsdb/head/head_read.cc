@@ -17,16 +17,27 @@
 // is re-encoded from its visible prefix, so its bytes are a valid chunk of
 // exactly those samples (appending is deterministic, so they equal what the
 // chunk held at that point).
+//
+// Out-of-order chunks (ooo.h): Series() copies the samples of each listed
+// out-of-order chunk that the snapshot may see (commit seq <= watermark,
+// generation in range) and encodes them with the head's codec into a cache
+// shared by the snapshot's readers; Chunk() serves those bytes, so a chunk
+// listed once stays readable after DropFrozenOoo frees it. A ref not in
+// the cache is looked up in the series.
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "tsdb/base/status_macros.h"
 #include "tsdb/chunks/head_chunks.h"
 #include "tsdb/head/head.h"
 #include "tsdb/head/isolation.h"
+#include "tsdb/head/ooo.h"
 #include "tsdb/head/series.h"
 #include "tsdb/head/stripe_series.h"
 
@@ -39,6 +50,7 @@ class HeadReadState final {
       : head(head), mint(mint), maxt(maxt), isolation(isolation) {
     epoch = head->reclaimer_->Pin();
     watermark = isolation ? head->iso_->OpenRead() : Isolation::kNoIsolation;
+    ooo_after_gen = head->ooo_dropped_through_.load(std::memory_order_acquire);
   }
   ~HeadReadState() {
     if (isolation) head->iso_->CloseRead(watermark);
@@ -54,6 +66,29 @@ class HeadReadState final {
   const bool isolation;
   uint64_t watermark = 0;
   uint64_t epoch = 0;
+  // Which chunks: in-order ones, out-of-order ones of generations in
+  // (ooo_after_gen, ooo_through_gen].
+  bool in_order = true;
+  bool ooo = true;
+  uint64_t ooo_after_gen = 0;
+  uint64_t ooo_through_gen = ~uint64_t{0};
+
+  bool OooGenVisible(uint64_t gen) const {
+    return gen > ooo_after_gen && gen <= ooo_through_gen;
+  }
+  // The samples of out-of-order chunk `c` this snapshot sees.
+  void VisibleOoo(const OooChunk& c, std::vector<chunkenc::Sample>* out) const {
+    out->clear();
+    if (!OooGenVisible(c.gen)) return;
+    for (const OooSample& x : c.samples) {
+      if (x.seq <= watermark) out->push_back(chunkenc::Sample{x.t, x.v});
+    }
+  }
+
+  std::mutex cache_mu;
+  // Out-of-order chunk ref -> encoded bytes (see the file comment).
+  absl::flat_hash_map<ChunkRef, std::string> ooo_cache
+      ABSL_GUARDED_BY(cache_mu);
 };
 
 namespace {
@@ -96,6 +131,18 @@ absl::Status ReadMapped(const Head& head, uint64_t mapped_ref,
   }
   *bytes = std::move(rec.data);
   return absl::OkStatus();
+}
+
+// Encodes samples (sorted by t) with the head's codec.
+absl::StatusOr<std::string> EncodeSamples(
+    const chunkenc::ChunkCodec& codec,
+    const std::vector<chunkenc::Sample>& samples) {
+  std::unique_ptr<chunkenc::Chunk> chunk = codec.NewChunk();
+  TSDB_ASSIGN_OR_RETURN(std::unique_ptr<chunkenc::ChunkAppender> app,
+                        chunk->Appender());
+  for (const chunkenc::Sample& x : samples) app->Append(x.t, x.v);
+  app.reset();
+  return std::string(chunk->Bytes());
 }
 
 }  // namespace
@@ -147,24 +194,41 @@ absl::Status HeadIndexReader::Series(SeriesRef ref, labels::Labels* lset,
   uint64_t partial_mapped = 0;
   size_t partial_pos = 0;
   uint64_t partial_n = 0;
+  // Out-of-order chunks this snapshot sees: (meta, samples).
+  std::vector<std::pair<ChunkMeta, std::vector<chunkenc::Sample>>> ooo;
   {
     std::lock_guard lock(s->mu);
-    const uint64_t end = s->VisibleEnd(st_->watermark);
-    s->ForEachChunk([&](const ChunkView& c) {
-      if (c.first_index >= end || c.num_samples == 0) return;
-      const uint64_t visible =
-          std::min<uint64_t>(c.num_samples, end - c.first_index);
-      if (c.min_time > maxt) return;
-      if (visible < c.num_samples) {
-        CopyChunk(c, &partial, &partial_mapped);
-        partial_pos = chunks->size();
-        partial_n = visible;
-      } else if (c.max_time < mint) {
-        return;
+    if (st_->ooo && s->ooo != nullptr) {
+      std::vector<chunkenc::Sample> buf;
+      for (const OooChunk& c : s->ooo->chunks()) {
+        st_->VisibleOoo(c, &buf);
+        if (buf.empty() || buf.front().t > maxt || buf.back().t < mint) {
+          continue;
+        }
+        const ChunkMeta m{
+            PackHeadChunkRef(ref, kOooChunkFlag | (c.id & (kOooChunkFlag - 1))),
+            buf.front().t, buf.back().t};
+        ooo.emplace_back(m, buf);
       }
-      chunks->push_back(
-          ChunkMeta{PackHeadChunkRef(ref, c.id), c.min_time, c.max_time});
-    });
+    }
+    if (st_->in_order) {
+      const uint64_t end = s->VisibleEnd(st_->watermark);
+      s->ForEachChunk([&](const ChunkView& c) {
+        if (c.first_index >= end || c.num_samples == 0) return;
+        const uint64_t visible =
+            std::min<uint64_t>(c.num_samples, end - c.first_index);
+        if (c.min_time > maxt) return;
+        if (visible < c.num_samples) {
+          CopyChunk(c, &partial, &partial_mapped);
+          partial_pos = chunks->size();
+          partial_n = visible;
+        } else if (c.max_time < mint) {
+          return;
+        }
+        chunks->push_back(
+            ChunkMeta{PackHeadChunkRef(ref, c.id), c.min_time, c.max_time});
+      });
+    }
   }
   if (partial_n > 0) {
     if (partial_mapped != 0) {
@@ -187,6 +251,23 @@ absl::Status HeadIndexReader::Series(SeriesRef ref, labels::Labels* lset,
     } else {
       (*chunks)[partial_pos].max_time = last;
     }
+  }
+  if (!ooo.empty()) {
+    for (auto& [meta, samples] : ooo) {
+      TSDB_ASSIGN_OR_RETURN(std::string bytes,
+                            EncodeSamples(*head_.codec_, samples));
+      {
+        std::lock_guard lock(st_->cache_mu);
+        st_->ooo_cache[meta.ref] = std::move(bytes);
+      }
+      chunks->push_back(meta);
+    }
+    // In-order chunks are sorted by min time already; out-of-order ones
+    // go among them.
+    std::stable_sort(chunks->begin(), chunks->end(),
+                     [](const ChunkMeta& a, const ChunkMeta& b) {
+                       return a.min_time < b.min_time;
+                     });
   }
   return absl::OkStatus();
 }
@@ -222,14 +303,49 @@ class HeadChunkReader final : public ChunkReader {
       const ChunkMeta& meta) const override;
 
  private:
+  absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> ReadOooChunk(
+      const ChunkMeta& meta) const;
+
   std::shared_ptr<HeadReadState> st_;
   const Head& head_;
 };
+
+absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> HeadChunkReader::ReadOooChunk(
+    const ChunkMeta& meta) const {
+  {
+    std::lock_guard lock(st_->cache_mu);
+    auto it = st_->ooo_cache.find(meta.ref);
+    if (it != st_->ooo_cache.end()) return head_.codec_->FromBytes(it->second);
+  }
+  const SeriesRef ref = HeadChunkRefSeries(meta.ref);
+  const uint64_t id = HeadChunkRefId(meta.ref) & (kOooChunkFlag - 1);
+  MemSeries* s = head_.series_->GetByRef(ref);
+  if (s == nullptr) {
+    return absl::NotFoundError(absl::StrCat("head chunk ref ", meta.ref,
+                                            ": series ", ref, " not found"));
+  }
+  std::vector<chunkenc::Sample> samples;
+  {
+    std::lock_guard lock(s->mu);
+    const head::OooChunk* c =
+        s->ooo != nullptr ? s->ooo->Find(id, kHeadChunkIdBits - 1) : nullptr;
+    if (c != nullptr) st_->VisibleOoo(*c, &samples);
+  }
+  if (samples.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("head chunk ref ", meta.ref, ": out-of-order chunk ", id,
+                     " of series ", ref, " not found (dropped)"));
+  }
+  TSDB_ASSIGN_OR_RETURN(std::string bytes,
+                        EncodeSamples(*head_.codec_, samples));
+  return head_.codec_->FromBytes(bytes);
+}
 
 absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> HeadChunkReader::Chunk(
     const ChunkMeta& meta) const {
   const SeriesRef ref = HeadChunkRefSeries(meta.ref);
   const uint64_t id = HeadChunkRefId(meta.ref);
+  if (IsOooChunkRef(meta.ref)) return ReadOooChunk(meta);
   MemSeries* s = head_.series_->GetByRef(ref);
   if (s == nullptr) {
     return absl::NotFoundError(absl::StrCat("head chunk ref ", meta.ref,
@@ -268,6 +384,20 @@ absl::StatusOr<std::unique_ptr<chunkenc::Chunk>> HeadChunkReader::Chunk(
 
 HeadReaders Head::Readers(int64_t mint, int64_t maxt, ReadOptions opts) {
   auto st = std::make_shared<HeadReadState>(this, mint, maxt, opts.isolation);
+  st->in_order = !opts.only_ooo;
+  st->ooo = !opts.exclude_ooo;
+  HeadReaders r;
+  r.index = std::make_unique<HeadIndexReader>(st);
+  r.chunks = std::make_unique<HeadChunkReader>(std::move(st));
+  return r;
+}
+
+HeadReaders Head::FrozenOooReaders(int64_t mint, int64_t maxt) {
+  auto st = std::make_shared<HeadReadState>(this, mint, maxt,
+                                            /*isolation=*/false);
+  st->in_order = false;
+  st->ooo = true;
+  st->ooo_through_gen = ooo_frozen_through_.load(std::memory_order_acquire);
   HeadReaders r;
   r.index = std::make_unique<HeadIndexReader>(st);
   r.chunks = std::make_unique<HeadChunkReader>(std::move(st));

@@ -154,6 +154,19 @@ struct HeadOptions {
   // mapper. REQUIRES: the mapper's start-up scan (IterateAllChunks, e.g.
   // chunks::LoadMappedChunks) ran before the head is used.
   chunks::ChunkDiskMapper* chunk_mapper = nullptr;
+
+  // Out-of-order ingestion (Prometheus 2.39+ `out_of_order_time_window`,
+  // in ms; 0 = off, the default). With a window W > 0, a sample that cannot
+  // be appended in order (older than its series' last sample, or older than
+  // MinValidTime()) but is >= MaxTime() - W is kept in the series'
+  // out-of-order store; older ones fail with "too old sample". See head.h.
+  int64_t ooo_time_window = 0;
+  // Samples per out-of-order chunk (Prometheus's OutOfOrderCapMax, 32).
+  int ooo_cap_max = 32;
+  // The write-behind log (`wbl/`): Commit logs the batch's out-of-order
+  // samples here (CommitLog::Log with no series) after the WAL and before
+  // any sample of the batch becomes visible. Optional (nullptr = none).
+  CommitLog* ooo_commit_log = nullptr;
 };
 
 }  // namespace tsdb::head

@@ -84,7 +84,8 @@ absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
     if (n == static_cast<uint32_t>(env.samples_per_chunk / 4)) {
       next_at_ = ComputeChunkEndTime(open_min_time_, max_time_, next_at_);
     }
-    if (t >= next_at_ ||
+    // A chunk restored from a snapshot has no appender (RestoreOpenChunk).
+    if (t >= next_at_ || app_ == nullptr ||
         n >= static_cast<uint32_t>(env.samples_per_chunk) * 2) {
       TSDB_RETURN_IF_ERROR(CutNewChunk(t, env));
       ++*new_chunks;
@@ -129,7 +130,7 @@ size_t MemSeries::TruncateChunksBefore(int64_t mint) {
 
 absl::Status MemSeries::AttachMappedChunks(
     const std::vector<MappedChunk>& chunks) {
-  if (NumChunks() != 0 || appended_ != 0 || pending != 0) {
+  if (NumChunks() != 0 || pending != 0) {
     return absl::FailedPreconditionError(
         "head: m-mapped chunks attached to a series that has samples");
   }
@@ -155,11 +156,39 @@ absl::Status MemSeries::AttachMappedChunks(
     cut_.push_back(std::move(c));
     n += m.num_samples;
   }
-  appended_ = n;
+  // Indexes continue after samples dropped earlier (isolation counts
+  // samples by absolute index).
+  appended_ += n;
   max_time_ = prev;
   last_value_ = 0;
   last_value_known_ = false;  // see Appendable
   return absl::OkStatus();
+}
+
+void MemSeries::LoadLastValue(const ChunkEnv& env) {
+  if (last_value_known_ || cut_.empty() || open_ != nullptr ||
+      env.mapper == nullptr || env.codec == nullptr) {
+    return;
+  }
+  const CutChunk& last = cut_.back();
+  if (last.mapped_ref == 0 || last.max_time != max_time_) return;
+  chunks::HeadChunkRecord rec;
+  if (!env.mapper->ReadChunk(last.mapped_ref, &rec).ok() ||
+      rec.encoding != env.codec->encoding()) {
+    return;
+  }
+  std::unique_ptr<chunkenc::SampleIterator> it =
+      env.codec->NewIterator(rec.data);
+  bool found = false;
+  double v = 0;
+  while (it->Next()) {
+    const chunkenc::Sample smp = it->At();
+    found = smp.t == max_time_;
+    v = smp.v;
+  }
+  if (!it->status().ok() || !found) return;
+  last_value_ = v;
+  last_value_known_ = true;
 }
 
 int64_t MemSeries::mapped_max_time() const {
@@ -219,6 +248,7 @@ size_t MemSeries::MemoryBytes() const {
   // Rounded to 16-byte allocation granules plus the allocator's header.
   auto alloc = [](size_t n) { return n == 0 ? 0 : ((n + 8 + 15) / 16) * 16; };
   size_t bytes = alloc(sizeof(MemSeries));
+  if (ooo != nullptr) bytes += ooo->MemoryBytes();
   bytes += alloc(2 * num_labels_ * sizeof(uint32_t));
   bytes += alloc(cut_.capacity() * sizeof(CutChunk));
   for (const CutChunk& c : cut_) {

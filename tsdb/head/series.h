@@ -37,6 +37,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "tsdb/chunkenc/chunk.h"
+#include "tsdb/head/ooo.h"
 #include "tsdb/head/options.h"
 #include "tsdb/head/spin_lock.h"
 #include "tsdb/postings/postings.h"
@@ -126,9 +127,18 @@ class MemSeries final {
 
   // --- Everything below REQUIRES mu. ---
 
+  // Set by garbage collection when the series is unlinked; an appender that
+  // finds it set must look the series up again.
+  bool deleted = false;
+  // Appenders holding uncommitted samples for this series (GC skips it).
+  uint32_t pending = 0;
+  // Out-of-order samples (ooo.h); null while there are none.
+  std::unique_ptr<OooSeries> ooo;
+
   // Classifies (t, v) against the last appended sample. After
   // AttachMappedChunks (and before the next append) the last value is
-  // unknown, so a sample at the last timestamp is a duplicate.
+  // unknown until LoadLastValue reads it from the chunk mapper; while it is
+  // unknown a sample at the last timestamp is a duplicate.
   Appendability Appendable(int64_t t, double v) const {
     if (!last_value_known_ && t == max_time_) {
       return Appendability::kDuplicate;
@@ -167,9 +177,31 @@ class MemSeries final {
 
   // Start-up: makes `chunks` (oldest first, in time order, from the chunk
   // mapper) the series' chunks. FailedPrecondition unless the series holds
-  // no chunk and no sample yet.
+  // no chunk (and no pending append); samples dropped before (DropAllChunks)
+  // keep their isolation indexes.
   [[nodiscard]] absl::Status AttachMappedChunks(
       const std::vector<MappedChunk>& chunks);
+  // Start-up from a chunk snapshot, after AttachMappedChunks (if any):
+  // makes `chunk` (decoded from the snapshot; holds samples up to
+  // `max_time`, the last one with value `last_value`) the open chunk. It is
+  // never appended to (no appender): the next Append cuts a new chunk, as
+  // Prometheus 2.42 does after loading a snapshot (nextAt = maxTime).
+  // FailedPrecondition if the series already has an open chunk or a pending
+  // append, InvalidArgument if `chunk` is empty or does not start after the
+  // last cut chunk. Defined in head_snapshot.cc.
+  [[nodiscard]] absl::Status RestoreOpenChunk(
+      std::unique_ptr<chunkenc::Chunk> chunk, int64_t min_time,
+      int64_t max_time, double last_value);
+  // Whether Appendable(t, ...) needs the value of the last sample, which
+  // is still on disk (in the last attached chunk): call LoadLastValue.
+  bool NeedsLastValue(int64_t t) const {
+    return !last_value_known_ && t == max_time_;
+  }
+  // Reads the last sample of the last attached chunk through env.mapper
+  // and env.codec, so that an identical sample at the last timestamp is
+  // accepted (and dropped) as after any append. A chunk that cannot be read
+  // or decoded leaves the value unknown (such a sample stays a duplicate).
+  void LoadLastValue(const ChunkEnv& env);
   // The max time of the newest chunk in the mapper, or INT64_MIN.
   int64_t mapped_max_time() const;
 
@@ -191,14 +223,15 @@ class MemSeries final {
   }
 
   int64_t max_time() const { return max_time_; }
+  // The open chunk (null if none) and the last appended value (meaningful
+  // while the open chunk exists).
+  const chunkenc::Chunk* open_chunk() const { return open_.get(); }
+  double last_value() const { return last_value_; }
   int64_t min_time() const;  // of the oldest chunk; INT64_MAX if none
   uint64_t appended() const { return appended_; }
 
-  // Appenders holding uncommitted samples for this series (GC skips it).
-  uint32_t pending = 0;
-  // Set by garbage collection when the series is unlinked; an appender that
-  // finds it set must look the series up again.
-  bool deleted = false;
+  // (pending, deleted, ooo: declared next to mu, above, so that they share
+  // its 8 bytes and the pointer adds none.)
   // Heap bytes held by this series (estimate).
   size_t MemoryBytes() const;
 

@@ -1,19 +1,30 @@
 #include "tsdb/headwal/headwal.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <limits>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "tsdb/base/status_macros.h"
 #include "tsdb/record/record.h"
+#include "tsdb/wal/reader.h"
 #include "tsdb/wal/replay.h"
 
 namespace tsdb::headwal {
+namespace {
+
+absl::Status NoWal() {
+  return absl::FailedPreconditionError("headwal: commit log has no WAL yet");
+}
+
+}  // namespace
 
 absl::Status WalCommitLog::Log(
     const std::vector<head::SeriesRecord>& new_series,
@@ -41,6 +52,7 @@ absl::Status WalCommitLog::Log(
     recs[n++] = samples_rec;
   }
   if (n == 0) return absl::OkStatus();
+  if (wal_ == nullptr) return NoWal();
   return wal_->Log(absl::MakeConstSpan(recs, n));
 }
 
@@ -51,20 +63,19 @@ class HeadVisitor final : public wal::ReplayVisitor {
  public:
   HeadVisitor(head::Head* head, int workers, int64_t min_valid_time,
               const chunks::MappedChunks* mapped)
-      : head_(head), min_valid_time_(min_valid_time), mapped_(mapped) {
+      : head_(head),
+        min_valid_time_(min_valid_time),
+        mapped_(mapped),
+        mmaxt_(workers),
+        batches_(workers) {
     if (mapped_ != nullptr) {
-      // Built before the replay and never resized during it: workers read
-      // it concurrently; a shard's thread writes only its own refs' values
-      // (OnDuplicateSeries).
-      mmaxt_.reserve(mapped_->by_series.size());
+      // One map per shard (ref % workers, as the replay driver shards), only
+      // touched by that shard's worker once the replay runs.
       for (const auto& [ref, list] : mapped_->by_series) {
-        if (!list.empty()) mmaxt_[ref] = list.back().max_time;
+        if (!list.empty()) {
+          mmaxt_[ref % workers][ref] = list.back().max_time;
+        }
       }
-    }
-    appenders_.reserve(workers);
-    for (int i = 0; i < workers; ++i) {
-      appenders_.push_back(
-          head->Appender(head::AppenderOptions{.replay = true}));
     }
   }
 
@@ -99,81 +110,133 @@ class HeadVisitor final : public wal::ReplayVisitor {
           head::MappedChunk{c.ref, c.min_time, c.max_time, c.num_samples});
     }
     TSDB_RETURN_IF_ERROR(head_->AttachMappedChunks(ref, list));
-    attached_ += static_cast<int64_t>(list.size());
+    attached_.fetch_add(static_cast<int64_t>(list.size()),
+                        std::memory_order_relaxed);
     ++mapped_series_;
     return absl::OkStatus();
   }
 
   absl::Status OnSamples(
       int shard, const std::vector<record::RefSample>& samples) override {
-    head::HeadAppender& app = *appenders_[shard];
-    int64_t appended = 0, skipped = 0, too_old = 0, in_mapped = 0;
-    const bool check_mapped = !mmaxt_.empty();
+    std::vector<head::SampleRecord>& batch = batches_[shard];
+    batch.clear();
+    int64_t too_old = 0, in_mapped = 0;
+    const absl::flat_hash_map<uint64_t, int64_t>& mmaxt = mmaxt_[shard];
+    const bool check_mapped = !mmaxt.empty();
     for (const record::RefSample& s : samples) {
       if (s.t < min_valid_time_) {
         ++too_old;
         continue;
       }
       if (check_mapped) {
-        auto it = mmaxt_.find(s.ref);
-        if (it != mmaxt_.end() && s.t <= it->second) {
+        auto it = mmaxt.find(s.ref);
+        if (it != mmaxt.end() && s.t <= it->second) {
           ++in_mapped;  // already in an m-mapped chunk
           continue;
         }
       }
-      absl::StatusOr<SeriesRef> r = app.Append(s.ref, no_labels_, s.t, s.v);
-      if (r.ok()) {
-        ++appended;
-      } else if (absl::IsFailedPrecondition(r.status())) {
-        ++skipped;  // out of order or duplicate timestamp, as Prometheus
-      } else {
-        return r.status();
-      }
+      batch.push_back(head::SampleRecord{s.ref, s.t, s.v});
     }
-    TSDB_RETURN_IF_ERROR(app.Commit());
-    samples_.fetch_add(appended, std::memory_order_relaxed);
-    skipped_.fetch_add(skipped, std::memory_order_relaxed);
+    // Out of order or duplicate timestamps are skipped, as Prometheus.
+    head::ReplaySamplesResult r =
+        head_->ReplaySamples(batch.data(), batch.size());
+    if (!r.status.ok()) {
+      return absl::InternalError(
+          absl::StrCat("head: appending to a chunk: ", r.status.message()));
+    }
+    samples_.fetch_add(static_cast<int64_t>(r.appended),
+                       std::memory_order_relaxed);
+    skipped_.fetch_add(static_cast<int64_t>(r.skipped),
+                       std::memory_order_relaxed);
+    unknown_.fetch_add(static_cast<int64_t>(r.unknown_refs),
+                       std::memory_order_relaxed);
     too_old_.fetch_add(too_old, std::memory_order_relaxed);
     in_mapped_.fetch_add(in_mapped, std::memory_order_relaxed);
     return absl::OkStatus();
   }
 
+  // Prometheus 2.42's loadWAL: intervals ending before min_valid_time are
+  // dropped, intervals of refs the head does not hold are counted as
+  // unknown. The driver already mapped duplicate refs onto the first ref
+  // (Prometheus 2.42 does not, and loses such intervals; later versions
+  // map them too).
   absl::Status OnTombstones(const std::vector<record::Stone>& stones) override {
     tombstones_ += static_cast<int64_t>(stones.size());
+    for (const record::Stone& st : stones) {
+      if (st.maxt < min_valid_time_) continue;
+      if (!head_->SeriesLabels(st.ref).ok()) {
+        ++unknown_tombstones_;
+        continue;
+      }
+      stones_.push_back(st);
+    }
     return absl::OkStatus();
   }
 
   absl::Status OnDuplicateSeries(int shard, uint64_t ref) override {
     (void)shard;  // the shard's appender has nothing pending (see OnSamples)
-    // The m-mapped chunks go too; later samples are all replayed. Only this
-    // shard's thread touches this ref's entry.
-    auto it = mmaxt_.find(ref);
-    if (it != mmaxt_.end()) it->second = std::numeric_limits<int64_t>::min();
     return head_->DropSeriesSamplesForReplay(ref);
+  }
+
+  // Prometheus 2.42 (loadWAL, resetSeriesWithMMappedChunks): the series'
+  // samples and m-mapped chunks replayed so far are dropped and the chunks
+  // m-mapped under the duplicate record's own ref `wal_ref` (written after
+  // the restart that re-created the series) take their place; later
+  // samples up to their max time are skipped like any m-mapped sample.
+  absl::Status OnDuplicateSeriesRecord(int shard, uint64_t ref,
+                                       uint64_t wal_ref) override {
+    if (mapped_ == nullptr) return OnDuplicateSeries(shard, ref);
+    std::vector<head::MappedChunk> list;
+    auto it = mapped_->by_series.find(wal_ref);
+    if (it != mapped_->by_series.end()) {
+      list.reserve(it->second.size());
+      for (const chunks::MappedChunkInfo& c : it->second) {
+        list.push_back(
+            head::MappedChunk{c.ref, c.min_time, c.max_time, c.num_samples});
+      }
+    }
+    TSDB_RETURN_IF_ERROR(head_->ResetSeriesWithMappedChunks(ref, list));
+    // Only this shard's worker touches this map.
+    absl::flat_hash_map<uint64_t, int64_t>& mmaxt = mmaxt_[shard];
+    if (list.empty()) {
+      mmaxt.erase(ref);
+    } else {
+      mmaxt[ref] = list.back().max_time;
+      attached_.fetch_add(static_cast<int64_t>(list.size()),
+                          std::memory_order_relaxed);
+    }
+    return absl::OkStatus();
   }
 
   int64_t created() const { return created_; }
   int64_t samples() const { return samples_.load(); }
+  int64_t unknown() const { return unknown_.load(); }
   int64_t skipped() const { return skipped_.load(); }
   int64_t too_old() const { return too_old_.load(); }
   int64_t tombstones() const { return tombstones_; }
-  int64_t attached() const { return attached_; }
+  int64_t unknown_tombstones() const { return unknown_tombstones_; }
+  std::vector<record::Stone> TakeStones() { return std::move(stones_); }
+  int64_t attached() const { return attached_.load(); }
   int64_t mapped_series() const { return mapped_series_; }
   int64_t in_mapped() const { return in_mapped_.load(); }
 
  private:
   head::Head* const head_;
-  const labels::Labels no_labels_;  // replayed samples go by ref only
   const int64_t min_valid_time_;
   const chunks::MappedChunks* const mapped_;
-  absl::flat_hash_map<uint64_t, int64_t> mmaxt_;  // ref -> last mapped maxt
-  int64_t attached_ = 0;                          // calling thread only
-  int64_t mapped_series_ = 0;                     // calling thread only
+  // Per shard: ref -> max time of its last m-mapped chunk.
+  std::vector<absl::flat_hash_map<uint64_t, int64_t>> mmaxt_;
+  std::atomic<int64_t> attached_{0};
+  int64_t mapped_series_ = 0;  // calling thread only
   std::atomic<int64_t> in_mapped_{0};
-  std::vector<std::unique_ptr<head::HeadAppender>> appenders_;
-  int64_t created_ = 0;     // calling thread only
-  int64_t tombstones_ = 0;  // calling thread only
+  // Per shard: the samples of one OnSamples call that go to the head.
+  std::vector<std::vector<head::SampleRecord>> batches_;
+  int64_t created_ = 0;                // calling thread only
+  int64_t tombstones_ = 0;             // calling thread only
+  int64_t unknown_tombstones_ = 0;     // calling thread only
+  std::vector<record::Stone> stones_;  // calling thread only
   std::atomic<int64_t> samples_{0};
+  std::atomic<int64_t> unknown_{0};  // refs the head lacks (never expected)
   std::atomic<int64_t> skipped_{0};
   std::atomic<int64_t> too_old_{0};
 };
@@ -182,10 +245,11 @@ class HeadVisitor final : public wal::ReplayVisitor {
 
 namespace {
 
-absl::StatusOr<ReplayResult> Replay(head::Head* head, io::FileSystem* fs,
-                                    const std::string& wal_dir, int workers,
-                                    wal::LogFn log, int64_t min_valid_time,
-                                    const chunks::MappedChunks* mapped) {
+absl::StatusOr<ReplayResult> Replay(
+    head::Head* head, io::FileSystem* fs, const std::string& wal_dir,
+    int workers, wal::LogFn log, int64_t min_valid_time,
+    const chunks::MappedChunks* mapped,
+    const SnapshotLoadResult* resume = nullptr) {
   if (head == nullptr || workers < 1) {
     return absl::InvalidArgumentError("headwal: null head or workers < 1");
   }
@@ -209,17 +273,35 @@ absl::StatusOr<ReplayResult> Replay(head::Head* head, io::FileSystem* fs,
   opts.dir = wal_dir;
   opts.workers = workers;
   opts.log = std::move(log);
+  // Corruption comes back in the stats: what precedes it is in the head
+  // and the caller decides (error, or repair and go on).
+  opts.corruption_in_stats = true;
+  if (resume != nullptr && resume->loaded) {
+    // After a chunk snapshot: only the WAL written after it; samples may
+    // name the series it restored.
+    opts.start_segment = resume->segment;
+    opts.start_offset = resume->offset;
+    opts.existing_refs = resume->refs;
+    opts.existing_ref_of = [head](const labels::Labels& l) -> uint64_t {
+      return head->GetRef(l);
+    };
+  }
   absl::StatusOr<wal::ReplayStats> st = wal::ReplayWalDir(opts, &visitor);
   if (!st.ok()) return st.status();
   head->AdvanceLastSeriesRef(static_cast<SeriesRef>(st->max_series_ref));
+  out.corruption = st->corruption;
+  out.corrupt_at = st->corrupt_at;
+  out.corruption_in_checkpoint = st->corruption_in_checkpoint;
 
   out.series = visitor.created();
   out.duplicate_series = st->duplicate_series;
   out.samples = visitor.samples();
   out.skipped_samples = visitor.skipped();
   out.too_old_samples = visitor.too_old();
-  out.unknown_ref_samples = st->unknown_ref_samples;
+  out.unknown_ref_samples = st->unknown_ref_samples + visitor.unknown();
   out.tombstones = visitor.tombstones();
+  out.unknown_ref_tombstones = visitor.unknown_tombstones();
+  out.tombstones_read = visitor.TakeStones();
   out.checkpoint = st->checkpoint;
   out.first_segment = st->first_segment;
   out.last_segment = st->last_segment;
@@ -234,7 +316,10 @@ absl::StatusOr<ReplayResult> Replay(head::Head* head, io::FileSystem* fs,
     for (const auto& [ref, list] : mapped->by_series) {
       total += static_cast<int64_t>(list.size());
     }
-    out.orphan_mapped_chunks = total - out.mapped_chunks_attached;
+    // A wal ref repeated by several duplicate records is attached each
+    // time: clamp.
+    out.orphan_mapped_chunks =
+        std::max<int64_t>(0, total - out.mapped_chunks_attached);
   }
   out.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -242,36 +327,62 @@ absl::StatusOr<ReplayResult> Replay(head::Head* head, io::FileSystem* fs,
   return out;
 }
 
+// The public replays report corruption as their error.
+absl::StatusOr<ReplayResult> CorruptionAsError(absl::StatusOr<ReplayResult> r) {
+  if (r.ok() && !r->corruption.ok()) return r->corruption;
+  return r;
+}
+
+absl::Status CheckMapper(const head::Head* head,
+                         const chunks::MappedChunks& mapped) {
+  if (head != nullptr && head->options().chunk_mapper == nullptr &&
+      !mapped.by_series.empty()) {
+    return absl::FailedPreconditionError(
+        "headwal: m-mapped chunks to attach but the head has no chunk mapper");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status WalCommitLog::LogTombstones(
+    const std::vector<record::Stone>& stones) {
+  if (stones.empty()) return absl::OkStatus();
+  if (wal_ == nullptr) return NoWal();
+  std::string rec;
+  record::EncodeTombstones(stones, &rec);
+  const std::string_view recs[1] = {rec};
+  return wal_->Log(absl::MakeConstSpan(recs, 1));
+}
 
 absl::StatusOr<ReplayResult> ReplayIntoHead(head::Head* head,
                                             io::FileSystem* fs,
                                             const std::string& wal_dir,
                                             int workers, wal::LogFn log,
                                             int64_t min_valid_time) {
-  return Replay(head, fs, wal_dir, workers, std::move(log), min_valid_time,
-                nullptr);
+  return CorruptionAsError(Replay(head, fs, wal_dir, workers, std::move(log),
+                                  min_valid_time, nullptr));
 }
 
 absl::StatusOr<ReplayResult> ReplayIntoHeadWithMappedChunks(
     head::Head* head, io::FileSystem* fs, const std::string& wal_dir,
     int workers, wal::LogFn log, int64_t min_valid_time,
     const chunks::MappedChunks& mapped) {
-  if (head != nullptr && head->options().chunk_mapper == nullptr &&
-      !mapped.by_series.empty()) {
-    return absl::FailedPreconditionError(
-        "headwal: m-mapped chunks to attach but the head has no chunk mapper");
-  }
-  return Replay(head, fs, wal_dir, workers, std::move(log), min_valid_time,
-                &mapped);
+  TSDB_RETURN_IF_ERROR(CheckMapper(head, mapped));
+  return CorruptionAsError(Replay(head, fs, wal_dir, workers, std::move(log),
+                                  min_valid_time, &mapped));
 }
 
 absl::StatusOr<OpenedHead> OpenHeadFromDir(
     io::FileSystem* fs, const std::string& dir, head::HeadOptions opts,
     int workers, wal::LogFn log, int64_t min_valid_time,
-    chunks::ChunkDiskMapperOptions mapper_opts) {
+    chunks::ChunkDiskMapperOptions mapper_opts, WalRepairFn repair,
+    bool use_chunk_snapshot) {
   if (fs == nullptr) fs = io::PosixFileSystem();
   const auto start = std::chrono::steady_clock::now();
+  // For starting again without the snapshot (see below).
+  const head::HeadOptions opts_in = opts;
+  const chunks::ChunkDiskMapperOptions mapper_opts_in = mapper_opts;
   OpenedHead out;
   TSDB_ASSIGN_OR_RETURN(out.mapper,
                         chunks::ChunkDiskMapper::Open(fs, dir + "/chunks_head",
@@ -300,10 +411,145 @@ absl::StatusOr<OpenedHead> OpenHeadFromDir(
     log(absl::StrCat("chunks_head: ", mapped.discard_reason,
                      "; deleted all files, replaying the WAL"));
   }
-  TSDB_ASSIGN_OR_RETURN(r.replay, ReplayIntoHeadWithMappedChunks(
-                                      out.head.get(), fs, dir + "/wal", workers,
-                                      log, min_valid_time, mapped));
+  TSDB_RETURN_IF_ERROR(CheckMapper(out.head.get(), mapped));
+  if (use_chunk_snapshot) {
+    absl::StatusOr<SnapshotLoadResult> snap = LoadChunkSnapshot(
+        out.head.get(), fs, dir, workers, min_valid_time, &mapped, log);
+    if (!snap.ok()) {
+      // The head is half restored: start again without the snapshot (the
+      // mapper has not been written to).
+      log(
+          absl::StrCat("Failed to load chunk snapshot, replaying the whole "
+                       "WAL: ",
+                       snap.status().message()));
+      out.head.reset();
+      (void)out.mapper->Close();
+      out.mapper.reset();
+      TSDB_ASSIGN_OR_RETURN(
+          OpenedHead again,
+          OpenHeadFromDir(fs, dir, opts_in, workers, log, min_valid_time,
+                          mapper_opts_in, std::move(repair), false));
+      again.startup.snapshot_error = std::string(snap.status().message());
+      return again;
+    }
+    r.snapshot = std::move(*snap);
+  }
+  const std::string wal_dir = dir + "/wal";
+  TSDB_ASSIGN_OR_RETURN(r.replay,
+                        Replay(out.head.get(), fs, wal_dir, workers, log,
+                               min_valid_time, &mapped, &r.snapshot));
+  if (!r.snapshot.tombstones.empty()) {
+    // The snapshot's tombstones precede those logged after it.
+    r.replay.tombstones_read.insert(r.replay.tombstones_read.begin(),
+                                    r.snapshot.tombstones.begin(),
+                                    r.snapshot.tombstones.end());
+  }
+  if (!r.replay.corruption.ok()) {
+    // Prometheus 2.42's DB open: the head keeps what was replayed before
+    // the corruption, the WAL is cut there; a corrupt checkpoint is fatal.
+    if (repair == nullptr || r.replay.corruption_in_checkpoint ||
+        !r.replay.corrupt_at.has_value()) {
+      return absl::Status(r.replay.corruption.code(),
+                          absl::StrCat(r.replay.corruption_in_checkpoint
+                                           ? "backfill checkpoint: "
+                                           : "replay WAL: ",
+                                       r.replay.corruption.message()));
+    }
+    log(absl::StrCat("Encountered WAL read error, attempting repair: ",
+                     r.replay.corruption.message()));
+    absl::Status st = repair(wal_dir, *r.replay.corrupt_at);
+    if (!st.ok()) {
+      return absl::Status(st.code(),
+                          absl::StrCat("repair corrupted WAL: ", st.message()));
+    }
+    r.wal_repaired = true;
+  }
+  TSDB_ASSIGN_OR_RETURN(
+      r.wbl, ReplayWblIntoHead(out.head.get(), fs, dir + "/wbl", log));
   return out;
+}
+
+absl::StatusOr<WblReplayResult> ReplayWblIntoHead(head::Head* head,
+                                                  io::FileSystem* fs,
+                                                  const std::string& wbl_dir,
+                                                  wal::LogFn log) {
+  if (head == nullptr) return absl::InvalidArgumentError("headwal: null head");
+  if (fs == nullptr) fs = io::PosixFileSystem();
+  if (log == nullptr) log = wal::LogToStderr;
+  const auto start = std::chrono::steady_clock::now();
+  WblReplayResult out;
+  TSDB_ASSIGN_OR_RETURN(bool exists, fs->Exists(wbl_dir));
+  if (!exists) return out;
+  TSDB_ASSIGN_OR_RETURN(std::vector<wal::SegmentFile> segs,
+                        wal::SegmentsInDir(fs, wbl_dir, 0, -1));
+  if (segs.empty()) return out;
+  out.first_segment = segs.front().index;
+  out.last_segment = segs.back().index;
+  wal::Reader reader(fs, std::move(segs));
+  std::vector<record::RefSample> decoded;
+  std::vector<head::SampleRecord> batch;
+  while (reader.Next()) {
+    const std::string_view rec = reader.record();
+    switch (record::Type(rec)) {
+      case record::RecordType::kSamples: {
+        decoded.clear();
+        absl::Status st = record::DecodeSamples(rec, &decoded);
+        if (!st.ok()) {
+          return absl::DataLossError(
+              absl::StrCat("wbl ", wbl_dir, ": segment ", reader.segment(),
+                           " offset ", reader.offset(), ": ", st.message()));
+        }
+        batch.clear();
+        batch.reserve(decoded.size());
+        for (const record::RefSample& x : decoded) {
+          batch.push_back(head::SampleRecord{x.ref, x.t, x.v});
+        }
+        const head::OooReplayResult r = head->ReplayOooSamples(batch);
+        out.samples += static_cast<int64_t>(r.inserted);
+        out.duplicates += static_cast<int64_t>(r.duplicates);
+        out.unknown_refs += static_cast<int64_t>(r.unknown_refs);
+        break;
+      }
+      case record::RecordType::kMmapMarkers:
+        // BE64 ref + BE64 chunk ref per row, after the type byte.
+        out.mmap_markers += static_cast<int64_t>((rec.size() - 1) / 16);
+        break;
+      default:
+        ++out.other_records;
+        break;
+    }
+  }
+  if (!reader.status().ok()) {
+    return absl::Status(
+        reader.status().code(),
+        absl::StrCat("wbl ", wbl_dir, ": ", reader.status().message()));
+  }
+  out.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (out.samples > 0 || out.unknown_refs > 0) {
+    log(absl::StrCat("wbl: replayed ", out.samples, " out-of-order samples (",
+                     out.duplicates, " duplicates, ", out.unknown_refs,
+                     " of unknown series) from segments ", out.first_segment,
+                     "-", out.last_segment));
+  }
+  return out;
+}
+
+absl::StatusOr<int> DeleteWblSegmentsBefore(io::FileSystem* fs,
+                                            const std::string& wbl_dir,
+                                            int first_kept) {
+  if (fs == nullptr) fs = io::PosixFileSystem();
+  TSDB_ASSIGN_OR_RETURN(std::vector<wal::SegmentFile> segs,
+                        wal::SegmentsInDir(fs, wbl_dir, 0, -1));
+  int deleted = 0;
+  for (const wal::SegmentFile& f : segs) {
+    if (f.index >= first_kept) break;
+    TSDB_RETURN_IF_ERROR(fs->RemoveFile(f.path));
+    ++deleted;
+  }
+  if (deleted > 0) TSDB_RETURN_IF_ERROR(fs->SyncDir(wbl_dir));
+  return deleted;
 }
 
 }  // namespace tsdb::headwal

@@ -17,6 +17,7 @@
 #include "tsdb/head/test_util.h"
 #include "tsdb/headwal/headwal.h"
 #include "tsdb/headwal/test_util.h"
+#include "tsdb/record/record.h"
 
 namespace tsdb::headwal {
 namespace {
@@ -169,6 +170,146 @@ TEST(HeadWalMmapTest, CorruptChunksHeadLosesNoSample) {
     }
   }
   EXPECT_GE(cases, 15);
+}
+
+// Writes samples k in [k0, k1) of series i as one XOR chunk under
+// `series_ref` into /data/chunks_head.
+void WriteChunk(chunks::ChunkDiskMapper& m, uint64_t series_ref, int i, int k0,
+                int k1) {
+  auto codec = head::testing::XorRegistry().Get(1);
+  ASSERT_TRUE(codec.ok());
+  std::unique_ptr<chunkenc::Chunk> c = (*codec)->NewChunk();
+  auto app = c->Appender();
+  ASSERT_TRUE(app.ok());
+  for (int k = k0; k < k1; ++k)
+    (*app)->Append(k * kStep, ValueAt(i, k * kStep));
+  ASSERT_TRUE(m.WriteChunk(series_ref, k0 * kStep, (k1 - 1) * kStep,
+                           c->encoding(), c->Bytes())
+                  .ok());
+}
+
+std::string SeriesRec(uint64_t ref, int i) {
+  std::string out;
+  record::EncodeSeries({{ref, L(i)}}, &out);
+  return out;
+}
+
+std::string SamplesRec(uint64_t ref, int i, int k0, int k1) {
+  std::vector<record::RefSample> s;
+  for (int k = k0; k < k1; ++k) {
+    s.push_back({ref, k * kStep, ValueAt(i, k * kStep)});
+  }
+  std::string out;
+  record::EncodeSamples(s, &out);
+  return out;
+}
+
+// Prometheus 2.42 (loadWAL, resetSeriesWithMMappedChunks): on a duplicate
+// series record (a restart re-created series 0 as ref 7 after its old
+// samples went to a block), the chunks m-mapped under ref 1 are dropped and
+// those m-mapped under ref 7 take their place; ref 7's WAL samples up to
+// their max time are skipped. Here the WAL no longer has ref 7's samples
+// that are in its chunk before k = 105 (say a checkpoint dropped them):
+// only the chunk has them.
+TEST(HeadWalMmapTest, DuplicateSeriesRecordTakesChunksOfItsRef) {
+  tsdb::testing::MemFileSystem fs;
+  {
+    auto m = chunks::ChunkDiskMapper::Open(&fs, "/data/chunks_head",
+                                           MapperOptions());
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE((*m)->IterateAllChunks([](const chunks::MappedChunkInfo&) {
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    WriteChunk(**m, 1, 0, 0, 10);     // old series ref 1: k 0..9
+    WriteChunk(**m, 2, 1, 0, 10);     // series 1, no duplicate
+    WriteChunk(**m, 7, 0, 100, 110);  // re-created as ref 7: k 100..109
+    WriteChunk(**m, 42, 5, 0, 10);    // a ref no series record names
+    ASSERT_TRUE((*m)->Close().ok());
+  }
+  {
+    wal::WalOptions wo = WalOpts(&fs);
+    auto w = plugins::OpenSegmentedWal(wo);
+    ASSERT_TRUE(w.ok());
+    for (const std::string& r :
+         {SeriesRec(1, 0), SeriesRec(2, 1), SamplesRec(1, 0, 0, 13),
+          SamplesRec(2, 1, 0, 13), SeriesRec(7, 0), SamplesRec(7, 0, 105, 113),
+          SamplesRec(2, 1, 13, 15)}) {
+      std::string_view v = r;
+      ASSERT_TRUE((*w)->Log({&v, 1}).ok());
+    }
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  for (int workers : {1, 2, 3}) {
+    tsdb::testing::MemFileSystem copy;
+    for (const std::string& f : fs.AllFiles()) {
+      ASSERT_TRUE(copy.CreateDirs(f.substr(0, f.rfind('/'))).ok());
+      ASSERT_TRUE(copy.WriteFileContents(f, *fs.ReadFile(f)).ok());
+    }
+    auto opened = OpenHeadFromDir(
+        &copy, "/data", head::testing::TestOptions(), workers,
+        [](std::string_view) {}, INT64_MIN, MapperOptions());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    const ReplayResult& r = opened->startup.replay;
+    EXPECT_EQ(r.series, 2);
+    EXPECT_EQ(r.duplicate_series, 1);
+    EXPECT_EQ(r.mapped_chunks_attached, 3);  // refs 1, 2, then 7
+    EXPECT_EQ(r.orphan_mapped_chunks, 1);    // ref 42
+    // Ref 1: k 0..9 in its chunk; ref 2: k 0..9; ref 7: k 105..109.
+    EXPECT_EQ(r.mmapped_skipped_samples, 10 + 10 + 5);
+    auto got = DumpHead(*opened->head);
+    ASSERT_TRUE(got.ok());
+    HeadDump want;
+    for (int k = 100; k < 113; ++k) {
+      want[L(0).ToString()].emplace_back(k * kStep, ValueAt(0, k * kStep));
+    }
+    for (int k = 0; k < 15; ++k) {
+      want[L(1).ToString()].emplace_back(k * kStep, ValueAt(1, k * kStep));
+    }
+    std::string diff;
+    EXPECT_TRUE(SameDump(*got, want, &diff)) << "workers " << workers << diff;
+    EXPECT_TRUE(opened->mapper->Close().ok());
+  }
+}
+
+// A duplicate series record whose ref has no m-mapped chunks leaves the
+// series without chunks: every later sample is replayed.
+TEST(HeadWalMmapTest, DuplicateSeriesRecordWithoutChunksReplaysAll) {
+  tsdb::testing::MemFileSystem fs;
+  {
+    auto m = chunks::ChunkDiskMapper::Open(&fs, "/data/chunks_head",
+                                           MapperOptions());
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE((*m)->IterateAllChunks([](const chunks::MappedChunkInfo&) {
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    WriteChunk(**m, 1, 0, 0, 10);
+    ASSERT_TRUE((*m)->Close().ok());
+  }
+  {
+    auto w = plugins::OpenSegmentedWal(WalOpts(&fs));
+    ASSERT_TRUE(w.ok());
+    for (const std::string& r : {SeriesRec(1, 0), SamplesRec(1, 0, 0, 12),
+                                 SeriesRec(7, 0), SamplesRec(7, 0, 3, 6)}) {
+      std::string_view v = r;
+      ASSERT_TRUE((*w)->Log({&v, 1}).ok());
+    }
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  auto opened = OpenHeadFromDir(
+      &fs, "/data", head::testing::TestOptions(), 2, [](std::string_view) {},
+      INT64_MIN, MapperOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto got = DumpHead(*opened->head);
+  ASSERT_TRUE(got.ok());
+  HeadDump want;
+  for (int k = 3; k < 6; ++k) {
+    want[L(0).ToString()].emplace_back(k * kStep, ValueAt(0, k * kStep));
+  }
+  std::string diff;
+  EXPECT_TRUE(SameDump(*got, want, &diff)) << diff;
+  EXPECT_TRUE(opened->mapper->Close().ok());
 }
 
 }  // namespace

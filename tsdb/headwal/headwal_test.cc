@@ -338,6 +338,118 @@ TEST(ReplayIntoHeadTest, OutOfOrderSkippedAndDuplicateSeriesResets) {
   }
 }
 
+std::string Tombstones(const std::vector<record::Stone>& s) {
+  std::string out;
+  record::EncodeTombstones(s, &out);
+  return out;
+}
+
+bool SameStones(const std::vector<record::Stone>& a,
+                const std::vector<record::Stone>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].ref != b[i].ref || a[i].mint != b[i].mint ||
+        a[i].maxt != b[i].maxt) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string StonesString(const std::vector<record::Stone>& s) {
+  std::string out;
+  for (const record::Stone& x : s) {
+    out += "{" + std::to_string(x.ref) + "," + std::to_string(x.mint) + "," +
+           std::to_string(x.maxt) + "} ";
+  }
+  return out;
+}
+
+TEST(WalCommitLogTest, LogTombstonesWritesOneRecord) {
+  FakeWal w;
+  WalCommitLog log(&w);
+  ASSERT_TRUE(log.LogTombstones({}).ok());
+  EXPECT_EQ(w.calls, 0);
+  ASSERT_TRUE(log.LogTombstones({{3, 10, 20}, {3, 30, 40}, {5, -5, 5}}).ok());
+  ASSERT_EQ(w.records.size(), 1u);
+  EXPECT_EQ(record::Type(w.records[0]), record::RecordType::kTombstones);
+  std::vector<record::Stone> got;
+  ASSERT_TRUE(record::DecodeTombstones(w.records[0], &got).ok());
+  EXPECT_TRUE(SameStones(got, {{3, 10, 20}, {3, 30, 40}, {5, -5, 5}}))
+      << StonesString(got);
+  w.fail = true;
+  EXPECT_EQ(log.LogTombstones({{3, 1, 2}}).code(),
+            absl::StatusCode::kUnavailable);
+  // Without a Wal (to be set after a repairing start-up): an error, no crash.
+  WalCommitLog none(nullptr);
+  EXPECT_EQ(none.LogTombstones({{3, 1, 2}}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(none.Log({}, {{3, 1, 2}}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  none.set_wal(&w);
+  w.fail = false;
+  EXPECT_TRUE(none.LogTombstones({{3, 1, 2}}).ok());
+}
+
+TEST(ReplayIntoHeadTest, TombstonesLoggedThroughTheHeadComeBack) {
+  const std::string dir = TmpDir("stones");
+  SeriesRef a = 0, b = 0;
+  {
+    wal::WalOptions wo;
+    wo.dir = dir;
+    wo.log = [](std::string_view) {};
+    auto w = plugins::OpenSegmentedWal(wo);
+    ASSERT_TRUE(w.ok()) << w.status();
+    WalCommitLog log(w->get());
+    HeadOptions opts = head::testing::TestOptions();
+    opts.commit_log = &log;
+    auto h = head::testing::OpenHead(opts);
+    auto app = h->Appender();
+    a = *app->Append(0, L("a", "1"), 1000, 1);
+    b = *app->Append(0, L("b", "1"), 1000, 2);
+    ASSERT_TRUE(app->Commit().ok());
+    ASSERT_TRUE(log.LogTombstones({{a, 100, 200}, {b, 0, 50}}).ok());
+    ASSERT_TRUE(app->Append(a, {}, 2000, 3).ok());
+    ASSERT_TRUE(app->Commit().ok());
+    // An interval of a ref no series record names, and one that ends
+    // before the minimum valid time used below.
+    ASSERT_TRUE(log.LogTombstones({{99, 0, 10}, {a, -100, -50}}).ok());
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  for (int workers : {1, 3}) {
+    auto h = head::testing::OpenHead();
+    auto r = ReplayIntoHead(
+        h.get(), nullptr, dir, workers, [](std::string_view) {}, -10);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->tombstones, 4);
+    EXPECT_EQ(r->unknown_ref_tombstones, 1);
+    EXPECT_TRUE(SameStones(r->tombstones_read, {{a, 100, 200}, {b, 0, 50}}))
+        << StonesString(r->tombstones_read);
+    EXPECT_EQ(r->samples, 3);
+  }
+}
+
+TEST(ReplayIntoHeadTest, TombstonesOfDuplicateSeriesMapToFirstRef) {
+  const std::string dir = TmpDir("dupstones");
+  WriteRecords(dir,
+               {Series({{1, L("a", "1")}, {2, L("b", "1")}}),
+                Samples({{1, 100, 1}, {2, 100, 1}}), Tombstones({{1, 0, 10}}),
+                // A restart re-created a as ref 7; later deletions name 7.
+                Series({{7, L("a", "1")}}), Samples({{7, 200, 2}}),
+                Tombstones({{7, 150, 250}, {2, 90, 95}})});
+  for (int workers : {1, 2}) {
+    auto h = head::testing::OpenHead();
+    auto r =
+        ReplayIntoHead(h.get(), nullptr, dir, workers, [](std::string_view) {});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->duplicate_series, 1);
+    EXPECT_EQ(r->unknown_ref_tombstones, 0);
+    EXPECT_TRUE(SameStones(r->tombstones_read,
+                           {{1, 0, 10}, {1, 150, 250}, {2, 90, 95}}))
+        << StonesString(r->tombstones_read);
+  }
+}
+
 TEST(ReplayIntoHeadTest, MissingDirectoryReplaysNothing) {
   auto h = head::testing::OpenHead();
   auto r = ReplayIntoHead(h.get(), nullptr, TmpDir("missing"), 1,

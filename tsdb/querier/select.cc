@@ -1,7 +1,9 @@
 #include "tsdb/querier/select.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <utility>
+#include <vector>
 
 #include "tsdb/base/status_macros.h"
 #include "tsdb/querier/postings_for_matchers.h"
@@ -11,6 +13,40 @@ namespace {
 
 using chunkenc::Sample;
 using chunkenc::SampleIterator;
+
+// Iterates over samples sorted by timestamp (a merged group of chunks).
+class VectorIterator final : public SampleIterator {
+ public:
+  explicit VectorIterator(std::vector<Sample> samples)
+      : samples_(std::move(samples)) {}
+  bool Next() override {
+    if (pos_ == kBefore) {
+      pos_ = 0;
+    } else if (pos_ < samples_.size()) {
+      ++pos_;
+    }
+    return pos_ < samples_.size();
+  }
+  bool Seek(int64_t t) override {
+    if (pos_ == kBefore) pos_ = 0;
+    if (pos_ < samples_.size() && samples_[pos_].t >= t) return true;
+    auto it = std::lower_bound(
+        samples_.begin() +
+            static_cast<std::ptrdiff_t>(std::min(pos_, samples_.size())),
+        samples_.end(), t,
+        [](const Sample& a, int64_t ts) { return a.t < ts; });
+    pos_ = static_cast<size_t>(it - samples_.begin());
+    return pos_ < samples_.size();
+  }
+  Sample At() const override { return samples_[pos_]; }
+  absl::Status status() const override { return absl::OkStatus(); }
+
+ private:
+  // Before the first sample; Next() wraps it to 0.
+  static constexpr size_t kBefore = ~size_t{0};
+  std::vector<Sample> samples_;
+  size_t pos_ = kBefore;
+};
 
 // Walks the chunks of one series, yielding samples in [mint, maxt] that are
 // not deleted.
@@ -44,9 +80,9 @@ class ChunkSeriesIterator final : public SampleIterator {
     if (it_ != nullptr && cur_valid_ && it_->At().t >= t) return true;
     t = std::max(t, mint_);
     // Skip chunks that end before t.
-    size_t idx = it_ == nullptr ? next_chunk_ : next_chunk_ - 1;
+    size_t idx = it_ == nullptr ? next_chunk_ : cur_start_;
     while (idx < metas_->size() && (*metas_)[idx].max_time < t) ++idx;
-    if (it_ == nullptr || idx != next_chunk_ - 1) {
+    if (it_ == nullptr || idx != cur_start_) {
       if (!OpenChunk(idx)) return false;
     }
     if (!it_->Seek(t)) {
@@ -62,19 +98,56 @@ class ChunkSeriesIterator final : public SampleIterator {
   absl::Status status() const override { return status_; }
 
  private:
-  // Positions on chunk `idx` (before its first sample).
+  // Positions on chunk `idx` (before its first sample). Chunks that
+  // overlap it (directly or through each other; the head's out-of-order
+  // chunks, blocks from vertical compaction) are read with it and merged:
+  // samples by timestamp, one per timestamp, the one of the chunk listed
+  // first winning (Prometheus's chained merge keeps one of them too).
   bool OpenChunk(size_t idx) {
     cur_valid_ = false;
     it_.reset();
     chunk_.reset();
-    if (idx >= metas_->size() || (*metas_)[idx].min_time > maxt_) {
-      return Finish();
+    const std::vector<ChunkMeta>& m = *metas_;
+    if (idx >= m.size() || m[idx].min_time > maxt_) return Finish();
+    size_t end = idx + 1;
+    int64_t group_max = m[idx].max_time;
+    while (end < m.size() && m[end].min_time <= group_max) {
+      group_max = std::max(group_max, m[end].max_time);
+      ++end;
     }
-    auto c = reader_.Chunk((*metas_)[idx]);
-    if (!c.ok()) return Fail(c.status());
-    chunk_ = *std::move(c);
-    it_ = chunk_->Iterator();
-    next_chunk_ = idx + 1;
+    cur_start_ = idx;
+    next_chunk_ = end;
+    if (end == idx + 1) {
+      auto c = reader_.Chunk(m[idx]);
+      if (!c.ok()) return Fail(c.status());
+      chunk_ = *std::move(c);
+      it_ = chunk_->Iterator();
+      return true;
+    }
+    std::vector<Sample> merged;
+    for (size_t i = idx; i < end; ++i) {
+      auto c = reader_.Chunk(m[i]);
+      if (!c.ok()) return Fail(c.status());
+      std::unique_ptr<SampleIterator> it = (*c)->Iterator();
+      std::vector<Sample> part;
+      while (it->Next()) part.push_back(it->At());
+      if (!it->status().ok()) return Fail(it->status());
+      std::vector<Sample> out;
+      out.reserve(merged.size() + part.size());
+      size_t a = 0, b = 0;
+      while (a < merged.size() || b < part.size()) {
+        if (b == part.size() ||
+            (a < merged.size() && merged[a].t <= part[b].t)) {
+          // Equal timestamps: the earlier chunk's sample stays.
+          if (b < part.size() && merged[a].t == part[b].t) ++b;
+          out.push_back(merged[a++]);
+        } else {
+          out.push_back(part[b++]);
+        }
+      }
+      merged = std::move(out);
+    }
+    it_ = std::make_unique<VectorIterator>(std::move(merged));
     return true;
   }
 
@@ -108,7 +181,8 @@ class ChunkSeriesIterator final : public SampleIterator {
   const int64_t maxt_;
   std::unique_ptr<chunkenc::Chunk> chunk_;
   std::unique_ptr<SampleIterator> it_;
-  size_t next_chunk_ = 0;
+  size_t next_chunk_ = 0;  // first chunk after the open group
+  size_t cur_start_ = 0;   // first chunk of the open group
   size_t del_pos_ = 0;
   bool cur_valid_ = false;
   bool done_ = false;

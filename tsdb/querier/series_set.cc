@@ -1,6 +1,7 @@
 #include "tsdb/querier/series_set.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -64,66 +65,112 @@ class VectorSeriesSetImpl final : public SeriesSet {
   int64_t pos_ = -1;
 };
 
-// Merges ascending iterators; ties go to the lowest index.
+// Merges ascending iterators; ties go to the lowest index. Keeps every
+// iterator's current sample (its head) so that picking the next sample
+// needs no virtual call, and, while the current iterator stays strictly
+// below every other head (the usual case: sources that do not overlap in
+// time, such as adjacent blocks), advances only that iterator without
+// scanning the others. Errors are sticky: an iterator that stops with an
+// error ends the merge.
 class MergingSampleIterator final : public SampleIterator {
  public:
   explicit MergingSampleIterator(
       std::vector<std::unique_ptr<SampleIterator>> its)
-      : its_(std::move(its)), valid_(its_.size(), false) {}
+      : its_(std::move(its)), heads_(its_.size()), valid_(its_.size(), 0) {}
 
   bool Next() override {
+    if (!status_.ok()) return false;
     if (!started_) {
       started_ = true;
-      for (size_t i = 0; i < its_.size(); ++i) valid_[i] = its_[i]->Next();
-    } else if (cur_ >= 0) {
-      // Advance every iterator positioned at the current timestamp.
-      const int64_t t = cur_sample_.t;
       for (size_t i = 0; i < its_.size(); ++i) {
-        if (valid_[i] && its_[i]->At().t == t) valid_[i] = its_[i]->Next();
+        if (!Advance(i)) return false;
       }
+      return Pick();
+    }
+    if (cur_ < 0) return false;
+    const int64_t t = cur_sample_.t;
+    if (next_other_ > t) {
+      // Only the current iterator is at t.
+      if (!Advance(cur_)) return false;
+      if (valid_[cur_] && heads_[cur_].t < next_other_) {
+        cur_sample_ = heads_[cur_];
+        return true;
+      }
+      return Pick();
+    }
+    // Advance every iterator positioned at the current timestamp.
+    for (size_t i = 0; i < its_.size(); ++i) {
+      if (valid_[i] && heads_[i].t == t && !Advance(i)) return false;
     }
     return Pick();
   }
 
   bool Seek(int64_t t) override {
+    if (!status_.ok()) return false;
     if (started_ && cur_ >= 0 && cur_sample_.t >= t) return true;
     started_ = true;
-    for (size_t i = 0; i < its_.size(); ++i) valid_[i] = its_[i]->Seek(t);
+    for (size_t i = 0; i < its_.size(); ++i) {
+      if (valid_[i] && heads_[i].t >= t) continue;  // Seek never goes back
+      valid_[i] = its_[i]->Seek(t);
+      if (valid_[i]) {
+        heads_[i] = its_[i]->At();
+      } else if (!Check(i)) {
+        return false;
+      }
+    }
     return Pick();
   }
 
   Sample At() const override { return cur_sample_; }
 
-  absl::Status status() const override {
-    for (const auto& it : its_) {
-      if (absl::Status s = it->status(); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
+  absl::Status status() const override { return status_; }
 
  private:
+  // Moves iterator i to its next sample; false on an error.
+  bool Advance(size_t i) {
+    valid_[i] = its_[i]->Next();
+    if (valid_[i]) {
+      heads_[i] = its_[i]->At();
+      return true;
+    }
+    return Check(i);
+  }
+
+  // Iterator i has ended: records its error, if any.
+  bool Check(size_t i) {
+    status_ = its_[i]->status();
+    if (status_.ok()) return true;
+    cur_ = -1;
+    return false;
+  }
+
+  // Picks the smallest head (lowest index on ties) and the smallest head
+  // among the others.
   bool Pick() {
     cur_ = -1;
+    next_other_ = INT64_MAX;
     for (size_t i = 0; i < its_.size(); ++i) {
       if (!valid_[i]) continue;
-      const Sample s = its_[i]->At();
-      if (cur_ < 0 || s.t < cur_sample_.t) {
+      const int64_t t = heads_[i].t;
+      if (cur_ < 0 || t < cur_sample_.t) {
+        if (cur_ >= 0) next_other_ = std::min(next_other_, cur_sample_.t);
         cur_ = static_cast<int>(i);
-        cur_sample_ = s;
+        cur_sample_ = heads_[i];
+      } else {
+        next_other_ = std::min(next_other_, t);
       }
     }
-    if (cur_ < 0 || !status().ok()) {
-      cur_ = -1;
-      return false;
-    }
-    return true;
+    return cur_ >= 0;
   }
 
   std::vector<std::unique_ptr<SampleIterator>> its_;
-  std::vector<bool> valid_;
+  std::vector<Sample> heads_;
+  std::vector<char> valid_;
   bool started_ = false;
   int cur_ = -1;
   Sample cur_sample_{0, 0};
+  int64_t next_other_ = INT64_MAX;  // smallest head t among the others
+  absl::Status status_;
 };
 
 // The series of one label set found in several sets.

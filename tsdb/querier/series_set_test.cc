@@ -1,10 +1,12 @@
 #include "tsdb/querier/series_set.h"
 
+#include <cstdint>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "gtest/gtest.h"
 
 namespace tsdb::querier {
@@ -55,6 +57,92 @@ TEST(MergeSampleIteratorsTest, SeekSemantics) {
   EXPECT_EQ(m->At().t, 8);
   EXPECT_FALSE(m->Seek(9));
   EXPECT_FALSE(m->Next());
+}
+
+// Fails with `err` after yielding `samples`.
+class FailingIterator final : public chunkenc::SampleIterator {
+ public:
+  FailingIterator(std::vector<Sample> samples, absl::Status err)
+      : samples_(std::move(samples)), err_(std::move(err)) {}
+  bool Next() override {
+    if (++pos_ < samples_.size()) return true;
+    status_ = err_;
+    return false;
+  }
+  bool Seek(int64_t t) override {
+    while (pos_ == SIZE_MAX || (pos_ < samples_.size() && samples_[pos_].t < t))
+      if (!Next()) return false;
+    return pos_ < samples_.size();
+  }
+  Sample At() const override { return samples_[pos_]; }
+  absl::Status status() const override { return status_; }
+
+ private:
+  std::vector<Sample> samples_;
+  absl::Status err_;
+  absl::Status status_;
+  size_t pos_ = SIZE_MAX;
+};
+
+TEST(MergeSampleIteratorsTest, ErrorOfAnyIteratorEndsTheMerge) {
+  std::vector<std::unique_ptr<chunkenc::SampleIterator>> its;
+  its.push_back(Iter({{1, 1}, {2, 2}, {10, 10}}));
+  its.push_back(std::make_unique<FailingIterator>(
+      std::vector<Sample>{{3, 3}}, absl::DataLossError("bad chunk")));
+  auto m = MergeSampleIterators(std::move(its));
+  std::vector<int64_t> got;
+  while (m->Next()) got.push_back(m->At().t);
+  EXPECT_EQ(got, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_TRUE(absl::IsDataLoss(m->status())) << m->status();
+  EXPECT_FALSE(m->Next());
+}
+
+TEST(MergeSampleIteratorsTest, MatchesBruteForceOnRandomRuns) {
+  // Sources made of runs that are sometimes disjoint (the fast path) and
+  // sometimes interleaved or tied (the full pick), with Seeks mixed in.
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 300; ++round) {
+    const int n = 1 + static_cast<int>(rng() % 4);
+    std::vector<std::vector<Sample>> srcs(n);
+    std::map<int64_t, double> want;  // first source wins on ties
+    for (int i = n - 1; i >= 0; --i) {
+      int64_t t = static_cast<int64_t>(rng() % 50);
+      const int len = static_cast<int>(rng() % 30);
+      for (int k = 0; k < len; ++k) {
+        t += 1 + static_cast<int64_t>(rng() % (rng() % 2 ? 2 : 40));
+        srcs[i].push_back({t, static_cast<double>(i * 1000 + k)});
+      }
+    }
+    for (int i = n - 1; i >= 0; --i) {
+      for (const Sample& s : srcs[i]) want[s.t] = s.v;
+    }
+    std::vector<std::unique_ptr<chunkenc::SampleIterator>> its;
+    for (auto& s : srcs) its.push_back(Iter(s));
+    auto m = MergeSampleIterators(std::move(its));
+    auto w = want.begin();
+    bool ok = true;
+    while (ok && w != want.end()) {
+      if (rng() % 8 == 0) {
+        // Seek to a random point ahead (possibly the current one).
+        const int64_t target = w->first + static_cast<int64_t>(rng() % 20);
+        while (w != want.end() && w->first < target) ++w;
+        ok = m->Seek(target);
+      } else {
+        ok = m->Next();
+      }
+      if (w == want.end()) {
+        EXPECT_FALSE(ok) << "round " << round;
+        break;
+      }
+      ASSERT_TRUE(ok) << "round " << round;
+      EXPECT_EQ(m->At().t, w->first) << "round " << round;
+      EXPECT_EQ(m->At().v, w->second) << "round " << round;
+      ++w;
+    }
+    EXPECT_EQ(w, want.end());
+    EXPECT_FALSE(m->Next()) << "round " << round;
+    EXPECT_TRUE(m->status().ok());
+  }
 }
 
 TEST(MergeSeriesSetsTest, MatchesBruteForceOnRandomSets) {

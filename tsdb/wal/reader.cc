@@ -51,8 +51,8 @@ bool Reader::OpenNextSegment() {
   }
   file_ = std::move(*f);
   file_size_ = *size;
-  pos_ = 0;
-  good_end_ = 0;
+  pos_ = std::min(seg_->start_offset, file_size_);
+  good_end_ = pos_;
   chunk_ = {};
   chunk_off_ = 0;
   in_record_ = false;

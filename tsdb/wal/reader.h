@@ -38,6 +38,9 @@ namespace tsdb::wal {
 struct SegmentFile {
   int index = 0;
   std::string path;
+  // Where reading starts in this file (a record boundary; need not be page
+  // aligned): resuming a log after a chunk snapshot. Past the end: nothing.
+  uint64_t start_offset = 0;
 };
 
 // Where a log stops being readable.

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -57,10 +59,12 @@ class BoundedQueue {
   bool closed_ = false;
 };
 
-// Work for one shard: samples, or (reset_ref != 0) a duplicate-series reset.
+// Work for one shard: samples, or (reset_ref != 0) a duplicate-series reset
+// (reset_wal_ref: the repeated record's own ref).
 struct ShardWork {
   std::vector<record::RefSample> samples;
   uint64_t reset_ref = 0;
+  uint64_t reset_wal_ref = 0;
 };
 
 struct Decoded {
@@ -105,6 +109,50 @@ std::string LabelsKey(const labels::Labels& ls) {
 
 constexpr size_t kShardFlushSamples = 4096;
 
+// WAL ref -> head ref, looked up once per sample. Refs count up from 1, so
+// below kDenseLimit they index a flat array (one access into ~8 bytes per
+// series, instead of a hash probe); larger ones go to a hash map.
+class RefMap {
+ public:
+  static constexpr uint64_t kDenseLimit = uint64_t{1} << 22;
+
+  void Reserve(size_t n) { sparse_.reserve(n); }
+  // Like try_emplace: false (and nothing changed) if `ref` is mapped.
+  bool Insert(uint64_t ref, uint64_t to) {
+    uint64_t unused;
+    if (Find(ref, &unused)) return false;
+    Set(ref, to);
+    return true;
+  }
+  void Set(uint64_t ref, uint64_t to) {
+    if (ref != 0 && to != 0 && ref < kDenseLimit) {
+      if (ref >= dense_.size()) {
+        dense_.resize(std::max<size_t>(ref + 1, dense_.size() * 2), 0);
+      }
+      dense_[ref] = to;
+    } else {
+      sparse_[ref] = to;
+    }
+  }
+  // False if `ref` is unknown. (A dense slot of 0 is empty: mappings of or
+  // to 0 live in the hash map.)
+  bool Find(uint64_t ref, uint64_t* to) const {
+    if (ref < dense_.size() && dense_[ref] != 0) {
+      *to = dense_[ref];
+      return true;
+    }
+    if (sparse_.empty()) return false;
+    auto it = sparse_.find(ref);
+    if (it == sparse_.end()) return false;
+    *to = it->second;
+    return true;
+  }
+
+ private:
+  std::vector<uint64_t> dense_;
+  absl::flat_hash_map<uint64_t, uint64_t> sparse_;
+};
+
 }  // namespace
 
 absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
@@ -116,6 +164,10 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   ReplayStats stats;
 
   TSDB_ASSIGN_OR_RETURN(stats.checkpoint, LastCheckpoint(fs, options.dir));
+  // After a chunk snapshot: a checkpoint older than its segment is covered.
+  const bool resume =
+      options.start_segment >= 0 && stats.checkpoint < options.start_segment;
+  if (resume) stats.checkpoint = -1;
   std::vector<SegmentFile> inputs;
   size_t checkpoint_segments = 0;
   if (stats.checkpoint >= 0) {
@@ -128,7 +180,11 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   }
   TSDB_ASSIGN_OR_RETURN(
       std::vector<SegmentFile> segs,
-      SegmentsInDir(fs, options.dir, stats.checkpoint + 1, -1));
+      SegmentsInDir(fs, options.dir,
+                    resume ? options.start_segment : stats.checkpoint + 1, -1));
+  if (resume && !segs.empty() && segs.front().index == options.start_segment) {
+    segs.front().start_offset = options.start_offset;
+  }
   if (!segs.empty()) {
     stats.first_segment = segs.front().index;
     stats.last_segment = segs.back().index;
@@ -140,6 +196,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   // closes `decoded`, read after joining it. Unlike `error`, everything
   // decoded before it is still applied.
   absl::Status read_status;
+  std::optional<Corruption> corrupt_at;
   BoundedQueue<Decoded> decoded(256);
   std::vector<std::unique_ptr<BoundedQueue<ShardWork>>> shard_queues;
   for (int i = 0; i < workers; ++i) {
@@ -150,6 +207,10 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   // Decoder: read, check and decode records in log order.
   std::thread decoder([&] {
     Reader reader(fs, inputs);
+    // End of the last record read in the current segment: where repair cuts
+    // when the next record's payload does not decode.
+    size_t prev_position = SIZE_MAX;
+    uint64_t prev_end = 0;
     while (!error.failed() && reader.Next()) {
       const std::string_view rec = reader.record();
       Decoded d;
@@ -172,16 +233,28 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
               1, std::memory_order_relaxed);
           break;
       }
+      const size_t position = reader.segment_position();
+      if (position != prev_position) prev_end = inputs[position].start_offset;
       if (!s.ok()) {
         read_status = absl::DataLossError(
             absl::StrCat("segment ", reader.segment(), " offset ",
                          reader.offset(), ": ", s.message()));
+        Corruption c;
+        c.segment = reader.segment();
+        c.path = inputs[position].path;
+        c.offset = reader.offset();
+        c.good_end = prev_end;
+        c.reason = std::string(s.message());
+        corrupt_at = std::move(c);
         break;
       }
+      prev_position = position;
+      prev_end = reader.record_end();
       if (!decoded.Push(std::move(d))) break;
     }
     if (read_status.ok() && !reader.status().ok()) {
       read_status = reader.status();
+      corrupt_at = reader.corruption();
     }
     decoded.Close();
   });
@@ -195,7 +268,8 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
         if (error.failed()) continue;  // drain
         absl::Status s;
         if (work->reset_ref != 0) {
-          s = visitor->OnDuplicateSeries(i, work->reset_ref);
+          s = visitor->OnDuplicateSeriesRecord(i, work->reset_ref,
+                                               work->reset_wal_ref);
         } else {
           s = visitor->OnSamples(i, work->samples);
           if (s.ok()) {
@@ -209,8 +283,9 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   }
 
   // Applier: series and tombstones in order, sample dispatch.
-  absl::flat_hash_map<uint64_t, uint64_t> ref_map;  // wal ref -> head ref
+  RefMap ref_map;  // wal ref -> head ref
   absl::flat_hash_map<std::string, uint64_t> by_labels;
+  for (uint64_t ref : options.existing_refs) ref_map.Insert(ref, ref);
   std::vector<std::vector<record::RefSample>> pending(workers);
   auto flush_shard = [&](int i) {
     if (pending[i].empty()) return;
@@ -248,20 +323,27 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
         for (record::RefSeries& rs : d->series) {
           stats.max_series_ref = std::max<int64_t>(
               stats.max_series_ref, static_cast<int64_t>(rs.ref));
-          auto [it, inserted] =
-              by_labels.try_emplace(LabelsKey(rs.labels), rs.ref);
+          std::string key = LabelsKey(rs.labels);
+          if (options.existing_ref_of && !by_labels.contains(key)) {
+            // A series restored before the replay owns these labels.
+            if (const uint64_t e = options.existing_ref_of(rs.labels)) {
+              by_labels.emplace(key, e);
+            }
+          }
+          auto [it, inserted] = by_labels.try_emplace(std::move(key), rs.ref);
           if (!inserted && it->second != rs.ref) {
-            ref_map[rs.ref] = it->second;
+            ref_map.Set(rs.ref, it->second);
             ++stats.duplicate_series;
             // Earlier samples of the series go first, then the reset.
             const int shard = static_cast<int>(it->second % workers);
             flush_shard(shard);
             ShardWork reset;
             reset.reset_ref = it->second;
+            reset.reset_wal_ref = rs.ref;
             shard_queues[shard]->Push(std::move(reset));
             continue;
           }
-          if (!ref_map.try_emplace(rs.ref, rs.ref).second) continue;
+          if (!ref_map.Insert(rs.ref, rs.ref)) continue;
           fresh.push_back(std::move(rs));
         }
         stats.series += fresh.size();
@@ -270,12 +352,10 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
       }
       case record::RecordType::kSamples:
         for (record::RefSample smp : d->samples) {
-          auto it = ref_map.find(smp.ref);
-          if (it == ref_map.end()) {
+          if (!ref_map.Find(smp.ref, &smp.ref)) {
             ++stats.unknown_ref_samples;
             continue;
           }
-          smp.ref = it->second;
           const int shard = static_cast<int>(smp.ref % workers);
           pending[shard].push_back(smp);
           if (pending[shard].size() >= kShardFlushSamples) flush_shard(shard);
@@ -283,9 +363,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
         break;
       case record::RecordType::kTombstones:
         for (record::Stone& st : d->stones) {
-          if (auto it = ref_map.find(st.ref); it != ref_map.end()) {
-            st.ref = it->second;
-          }
+          (void)ref_map.Find(st.ref, &st.ref);  // unknown: left as is
         }
         stats.tombstones += d->stones.size();
         s = visitor->OnTombstones(d->stones);
@@ -310,7 +388,21 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     }
   }
   if (error.failed()) return error.Get();
-  if (!read_status.ok()) return read_status;
+  if (!read_status.ok()) {
+    if (!options.corruption_in_stats || !absl::IsDataLoss(read_status) ||
+        !corrupt_at.has_value()) {
+      return read_status;
+    }
+    stats.corruption = read_status;
+    stats.corrupt_at = std::move(corrupt_at);
+    if (stats.corrupt_at.has_value()) {
+      for (size_t i = 0; i < checkpoint_segments; ++i) {
+        if (inputs[i].path == stats.corrupt_at->path) {
+          stats.corruption_in_checkpoint = true;
+        }
+      }
+    }
+  }
   return stats;
 }
 

@@ -22,9 +22,12 @@
 // maxSegment=7"), to ReplayOptions::log.
 //
 // Errors: the first error of a visitor callback stops the replay and is
-// returned. A corrupt segment returns DataLoss naming segment and offset after
+// returned. A corrupt segment (bad framing, CRC, or a record payload that
+// does not decode) returns DataLoss naming segment and offset after
 // everything before it was applied (callers then repair; see
-// plugins/wal/segmented).
+// plugins/wal/segmented). With ReplayOptions::corruption_in_stats the
+// replay instead returns OK with ReplayStats::corruption set and the other
+// stats filled in (Prometheus 2.42 replays first and repairs only then).
 // Thread safety: OnSeries and OnTombstones run on the calling thread;
 // OnSamples(shard, ...) runs on worker threads concurrently with each other
 // and with OnSeries/OnTombstones for later records. Every OnSeries call
@@ -33,7 +36,9 @@
 #define TSDB_WAL_REPLAY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "tsdb/io/file_system.h"
 #include "tsdb/record/record.h"
+#include "tsdb/wal/reader.h"
 #include "tsdb/wal/wal.h"
 
 namespace tsdb::wal {
@@ -60,6 +66,17 @@ class ReplayVisitor {
   // (and chunks) replayed so far for `ref`. Runs on `shard`'s worker.
   [[nodiscard]] virtual absl::Status OnDuplicateSeries(int shard,
                                                        uint64_t ref) = 0;
+  // What the driver calls for a duplicate series record: as
+  // OnDuplicateSeries, also naming the repeated record's own ref `wal_ref`
+  // (whose samples now arrive under `ref`; Prometheus 2.42 gives `ref` the
+  // m-mapped chunks written under `wal_ref`). The default forwards to
+  // OnDuplicateSeries.
+  [[nodiscard]] virtual absl::Status OnDuplicateSeriesRecord(int shard,
+                                                             uint64_t ref,
+                                                             uint64_t wal_ref) {
+    (void)wal_ref;
+    return OnDuplicateSeries(shard, ref);
+  }
 };
 
 struct ReplayOptions {
@@ -68,6 +85,23 @@ struct ReplayOptions {
   int workers = 1;               // sample shards / threads, >= 1
   LogFn log;                     // null: LogToStderr; per-segment progress
   bool log_progress = true;
+  // A corrupt WAL ends the replay with OK and ReplayStats::corruption set
+  // (instead of a DataLoss error).
+  bool corruption_in_stats = false;
+  // Resuming after a chunk snapshot (Prometheus 2.42's Head.Init): replay
+  // segments from `start_segment` on, the first from byte `start_offset`
+  // (a record boundary). The checkpoint is replayed only if its index is
+  // >= start_segment (then the segments after it, as without a start).
+  // -1: replay from the checkpoint.
+  int start_segment = -1;
+  uint64_t start_offset = 0;
+  // Series that exist before the replay (restored from the snapshot):
+  // samples and tombstones may name these refs without a series record.
+  std::vector<uint64_t> existing_refs;
+  // The ref of an existing series with these labels, or 0 (e.g.
+  // Head::GetRef). A series record repeating such labels under another ref
+  // is a duplicate of it; under the same ref it is skipped. Optional.
+  std::function<uint64_t(const labels::Labels&)> existing_ref_of;
 };
 
 struct ReplayStats {
@@ -81,6 +115,14 @@ struct ReplayStats {
   int64_t tombstones = 0;
   int64_t max_series_ref = 0;  // the head's next ref starts above this
   std::map<std::string, int64_t> skipped_records;  // by type name
+  // With ReplayOptions::corruption_in_stats: OK, or the DataLoss that ended
+  // the replay early; then `corrupt_at` says where the log must be cut (the
+  // damaged segment and the end of its last record that was applied) and
+  // `corruption_in_checkpoint` whether it lies in the checkpoint (which
+  // repair cannot fix; Prometheus fails the start-up).
+  absl::Status corruption;
+  std::optional<Corruption> corrupt_at;
+  bool corruption_in_checkpoint = false;
 };
 
 absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,

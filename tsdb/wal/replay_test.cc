@@ -67,6 +67,8 @@ TEST_P(ReplayTest, SeriesSamplesTombstonesAcrossSegmentsWithDuplicates) {
   // Samples of series a replayed before its duplicate record are dropped
   // (Prometheus 2.42); later ones, logged under ref 5, arrive as ref 1.
   EXPECT_EQ(v.resets, 1);
+  EXPECT_EQ(v.duplicate_records,
+            (std::vector<std::pair<uint64_t, uint64_t>>{{1, 5}}));
   EXPECT_EQ(v.samples[1], (std::vector<std::pair<int64_t, double>>{{30, 4}}));
   EXPECT_EQ(v.samples[2].size(), 1u);
   EXPECT_EQ(v.samples[6].size(), 1u);
@@ -114,6 +116,73 @@ TEST_P(ReplayTest, CorruptionStopsWithSegmentAndOffsetAfterApplyingPrefix) {
             std::string::npos)
       << stats.status();
   EXPECT_EQ(v.samples[1].size(), 1u);
+}
+
+TEST_P(ReplayTest, CorruptionInStatsKeepsStatsAndCutPoint) {
+  {
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Log({SeriesRec(7, "a")}).ok());
+    ASSERT_TRUE((*w)->Log({SamplesRec({{7, 10, 1}})}).ok());
+    ASSERT_TRUE((*w)->Log({SamplesRec({{7, 20, 2}})}).ok());
+  }
+  auto segs = SegmentsInDir(&fs_, "/wal", 0, -1);
+  Reader r(&fs_, *segs);
+  uint64_t last_start = 0;
+  while (r.Next()) last_start = r.offset();
+  ASSERT_TRUE(fs_.CorruptByte("/wal/00000000", last_start + 9, 0x40).ok());
+  CollectingVisitor v;
+  v.workers = GetParam();
+  std::vector<std::string> lines;
+  ReplayOptions opts = Replay(&lines);
+  opts.corruption_in_stats = true;
+  auto stats = ReplayWalDir(opts, &v);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->corruption.code(), absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(stats->corrupt_at.has_value());
+  EXPECT_EQ(stats->corrupt_at->segment, 0);
+  EXPECT_EQ(stats->corrupt_at->good_end, last_start);
+  EXPECT_FALSE(stats->corruption_in_checkpoint);
+  EXPECT_EQ(stats->max_series_ref, 7);
+  EXPECT_EQ(stats->samples, 1);
+  EXPECT_EQ(v.samples[7].size(), 1u);
+}
+
+TEST_P(ReplayTest, UndecodablePayloadIsCorruptionCutBeforeIt) {
+  uint64_t second_end = 0;
+  {
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Log({SeriesRec(3, "a")}).ok());
+    ASSERT_TRUE((*w)->Log({SamplesRec({{3, 10, 1}})}).ok());
+    // A well-framed samples record whose payload is cut short.
+    ASSERT_TRUE((*w)->Log({std::string("\x02\x00\x01", 3)}).ok());
+    ASSERT_TRUE((*w)->Log({SamplesRec({{3, 20, 2}})}).ok());
+  }
+  {
+    auto segs = SegmentsInDir(&fs_, "/wal", 0, 0);
+    Reader r(&fs_, *segs);
+    ASSERT_TRUE(r.Next() && r.Next());
+    second_end = r.record_end();
+  }
+  CollectingVisitor v;
+  v.workers = GetParam();
+  std::vector<std::string> lines;
+  ReplayOptions opts = Replay(&lines);
+  opts.corruption_in_stats = true;
+  auto stats = ReplayWalDir(opts, &v);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->corruption.code(), absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(stats->corrupt_at.has_value());
+  EXPECT_EQ(stats->corrupt_at->segment, 0);
+  EXPECT_EQ(stats->corrupt_at->good_end, second_end);
+  EXPECT_EQ(stats->corrupt_at->path, "/wal/00000000");
+  EXPECT_EQ(v.samples[3].size(), 1u);
+  // Without the option it is an error.
+  CollectingVisitor v2;
+  v2.workers = GetParam();
+  EXPECT_EQ(ReplayWalDir(Replay(&lines), &v2).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 class FailingVisitor final : public ReplayVisitor {

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tsdb/record/record.h"
@@ -44,8 +45,18 @@ class CollectingVisitor final : public ReplayVisitor {
     return absl::OkStatus();
   }
 
+  absl::Status OnDuplicateSeriesRecord(int shard, uint64_t ref,
+                                       uint64_t wal_ref) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      duplicate_records.push_back({ref, wal_ref});
+    }
+    return OnDuplicateSeries(shard, ref);
+  }
+
   int workers = 1;
   int resets = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> duplicate_records;  // ref, wal
   std::map<uint64_t, std::string> series;
   std::map<uint64_t, std::vector<std::pair<int64_t, double>>> samples;
   std::vector<record::Stone> stones;

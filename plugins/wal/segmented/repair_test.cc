@@ -249,6 +249,36 @@ TEST_P(RepairTest, ReportsWhatWasDropped) {
   EXPECT_FALSE(again->corrupted);
 }
 
+TEST_P(RepairTest, RepairAtGivenPosition) {
+  const uint64_t kSeg = 4 * wal::kPageSize;
+  testing::MemFileSystem fs;
+  const std::vector<Placed> placed =
+      WriteWal(&fs, SmallRecords(), GetParam(), kSeg);
+  // Intact bytes, cut after the 5th record (as replay reports a record
+  // whose payload does not decode).
+  wal::Corruption at;
+  at.segment = 0;
+  at.offset = placed[4].end;
+  at.good_end = placed[4].end;
+  at.reason = "decode samples: truncated";
+  std::vector<std::string> lines;
+  wal::WalOptions o = Options(&fs, GetParam(), kSeg);
+  o.log = [&](std::string_view l) { lines.emplace_back(l); };
+  auto report = RepairSegmentedWalAt(o, at);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->kept_bytes, placed[4].end);
+  EXPECT_EQ(report->deleted_segments, 1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("decode samples"), std::string::npos) << lines[0];
+  const std::vector<std::string> got = ReadAll(&fs);
+  ASSERT_EQ(got.size(), 5u);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], placed[i].data);
+  // A cut past the end of the segment is refused.
+  at.good_end = kSeg * 2;
+  EXPECT_EQ(RepairSegmentedWalAt(o, at).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Compression, RepairTest,
                          ::testing::Values(wal::Compression::kNone,
                                            wal::Compression::kSnappy),

@@ -222,47 +222,67 @@ class SegmentedWal final : public wal::Wal {
 
 }  // namespace
 
-absl::StatusOr<WalRepairReport> RepairSegmentedWal(
-    const wal::WalOptions& options) {
+absl::StatusOr<WalRepairReport> RepairSegmentedWalAt(
+    const wal::WalOptions& options, const wal::Corruption& at) {
   io::FileSystem* fs = FsOf(options);
-  WalRepairReport report;
+  if (at.segment < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("WAL repair: no segment to cut in ", options.dir));
+  }
+  const std::string path =
+      io::JoinPath(options.dir, wal::SegmentName(at.segment));
   TSDB_ASSIGN_OR_RETURN(std::vector<wal::SegmentFile> segs,
                         wal::SegmentsInDir(fs, options.dir, 0, -1));
-  wal::Reader reader(fs, segs);
-  while (reader.Next()) {
+  TSDB_ASSIGN_OR_RETURN(uint64_t size, fs->FileSize(path));
+  if (at.good_end > size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("WAL repair: cut at ", at.good_end, " past the end of ",
+                     path, " (", size, " bytes)"));
   }
-  if (reader.status().ok()) return report;
-  if (!reader.corruption().has_value()) return reader.status();
-  const wal::Corruption& c = *reader.corruption();
+  WalRepairReport report;
   report.corrupted = true;
-  report.segment = c.segment;
-  report.offset = c.offset;
-  report.kept_bytes = c.good_end;
-  TSDB_ASSIGN_OR_RETURN(uint64_t size, fs->FileSize(c.path));
-  report.dropped_bytes = size - c.good_end;
+  report.segment = at.segment;
+  report.offset = at.offset;
+  report.kept_bytes = at.good_end;
+  report.dropped_bytes = size - at.good_end;
   for (const wal::SegmentFile& s : segs) {
-    if (s.index <= c.segment) continue;
+    if (s.index <= at.segment) continue;
     TSDB_ASSIGN_OR_RETURN(uint64_t n, fs->FileSize(s.path));
     report.dropped_bytes += n;
     ++report.deleted_segments;
   }
   Log(options,
-      absl::StrCat("WAL repair: ", reader.status().message(), "; keeping ",
-                   c.good_end, " bytes of segment ", c.segment, ", dropping ",
+      absl::StrCat("WAL repair: ", at.reason, "; keeping ", at.good_end,
+                   " bytes of segment ", at.segment, ", dropping ",
                    report.dropped_bytes, " bytes (", report.deleted_segments,
                    " later segments deleted)"));
   // Delete the later segments newest first, so that a crash part-way leaves
   // a consecutive prefix.
   for (auto it = segs.rbegin(); it != segs.rend(); ++it) {
-    if (it->index <= c.segment) break;
+    if (it->index <= at.segment) break;
     TSDB_RETURN_IF_ERROR(fs->RemoveFile(it->path));
   }
-  TSDB_RETURN_IF_ERROR(fs->Truncate(c.path, c.good_end));
-  TSDB_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(c.path));
+  TSDB_RETURN_IF_ERROR(fs->Truncate(path, at.good_end));
+  TSDB_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(path));
   TSDB_RETURN_IF_ERROR(f->Sync());
   TSDB_RETURN_IF_ERROR(f->Close());
   TSDB_RETURN_IF_ERROR(fs->SyncDir(options.dir));
   return report;
+}
+
+absl::StatusOr<WalRepairReport> RepairSegmentedWal(
+    const wal::WalOptions& options) {
+  io::FileSystem* fs = FsOf(options);
+  TSDB_ASSIGN_OR_RETURN(std::vector<wal::SegmentFile> segs,
+                        wal::SegmentsInDir(fs, options.dir, 0, -1));
+  wal::Reader reader(fs, segs);
+  while (reader.Next()) {
+  }
+  if (reader.status().ok()) return WalRepairReport{};
+  if (!reader.corruption().has_value()) return reader.status();
+  wal::Corruption c = *reader.corruption();
+  c.reason = std::string(reader.status().message());
+  return RepairSegmentedWalAt(options, c);
 }
 
 absl::StatusOr<std::unique_ptr<wal::Wal>> OpenSegmentedWal(

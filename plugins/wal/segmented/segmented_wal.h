@@ -35,6 +35,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "tsdb/wal/reader.h"
 #include "tsdb/wal/registry.h"
 #include "tsdb/wal/wal.h"
 
@@ -55,6 +56,16 @@ struct WalRepairReport {
 // repair_on_open is set.
 absl::StatusOr<WalRepairReport> RepairSegmentedWal(
     const wal::WalOptions& options);
+
+// Cuts the WAL in `options.dir` at `at` (as ReplayStats::corrupt_at reports
+// it): segment `at.segment` keeps its first `at.good_end` bytes and every
+// later segment is deleted (newest first, then the directory is fsynced).
+// For corruption the reader does not see, e.g. a well-framed record whose
+// payload does not decode (Prometheus's repair cuts at the position in the
+// CorruptionErr). InvalidArgument if `at.good_end` is past the segment's
+// end.
+absl::StatusOr<WalRepairReport> RepairSegmentedWalAt(
+    const wal::WalOptions& options, const wal::Corruption& at);
 
 // Opens the WAL in `options.dir`, creating the directory if needed.
 // InvalidArgument for a bad segment size.

@@ -766,6 +766,7 @@ void DB::Run() {
     }
     wake_pending_.store(false, std::memory_order_release);
     absl::Status s = Compact();
+    if (closed_.load()) return;  // Close() raced with the wake-up
     if (s.ok()) {
       backoff_ms = 0;
     } else {
@@ -778,13 +779,11 @@ void DB::Run() {
 }
 
 absl::Status DB::Compact() {
+  if (closed_.load()) return absl::FailedPreconditionError("db: closed");
   std::lock_guard<std::mutex> cycle(cycle_mu_);
-  if (closed_.load() && !loop_.joinable()) {
-    // Close() is running or done; the loop calls us only before it.
-  }
   // 1. The head, one aligned range at a time; then the WAL once.
   int64_t last_maxt = INT64_MIN;
-  while (HeadCompactable()) {
+  while (HeadCompactable() && !closed_.load()) {
     const int64_t mint = head()->MinTime();
     const int64_t maxt = RangeEnd(mint, opts_.min_block_duration);
     TSDB_RETURN_IF_ERROR(CompactHeadRange(mint, maxt));
@@ -801,6 +800,7 @@ absl::Status DB::Compact() {
 }
 
 absl::Status DB::CompactHead() {
+  if (closed_.load()) return absl::FailedPreconditionError("db: closed");
   std::lock_guard<std::mutex> cycle(cycle_mu_);
   if (!head()->initialized()) return absl::OkStatus();
   // Everything up to the head's max time, aligned range by range (blocks
@@ -951,7 +951,7 @@ absl::Status DB::TruncateWal(int64_t mint) {
 
 absl::Status DB::CompactBlocks() {
   for (;;) {
-    if (closed_.load() && loop_.joinable() == false) break;
+    if (closed_.load()) break;  // Close() is waiting for this cycle
     std::vector<block::BlockMeta> metas = Blocks();
     std::vector<block::Ulid> pick = compact::Plan(metas, ranges_);
     if (pick.empty()) break;

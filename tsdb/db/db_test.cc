@@ -96,6 +96,9 @@ TEST_F(DBTest, AppendQueryCloseReopen) {
     ASSERT_TRUE(got.ok()) << got.status();
     ExpectSame(*got, want);
     ASSERT_TRUE(db->Close().ok());
+    EXPECT_TRUE(db->Close().ok());  // idempotent
+    EXPECT_EQ(db->Compact().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_FALSE(db->Querier(0, 1).ok());
   }
   auto db = OpenDB(QuietOptions());
   ASSERT_NE(db, nullptr);

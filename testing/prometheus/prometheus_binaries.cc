@@ -93,7 +93,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
     for (const std::string& a : argv)
       args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    ::execv(args[0], args.data());
+    ::execvp(args[0], args.data());
     ::_exit(127);
   }
   ::close(out_pipe[1]);

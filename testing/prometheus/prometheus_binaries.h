@@ -41,8 +41,9 @@ using PromtoolDump =
     std::map<std::string, std::vector<std::pair<int64_t, double>>>;
 PromtoolDump ParsePromtoolDump(std::string_view text);
 
-// Runs `argv` (no shell), capturing both output streams. Errors only if the
-// process could not be started.
+// Runs `argv` (no shell; argv[0] is looked up in PATH when it has no
+// slash), capturing both output streams. Errors only if the process could
+// not be started.
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv);
 
 }  // namespace tsdb::testing

@@ -280,7 +280,11 @@ class DB final {
  private:
   class DBAppender;
   class DBQuerier;
-  struct BlockSet;
+  // The open blocks, sorted by min time; immutable once published, shared
+  // by queriers (which pin the blocks they read).
+  struct BlockSet {
+    std::vector<std::shared_ptr<block::Block>> blocks;
+  };
 
   DB(std::string dir, const Options& opts, const Registry* registry);
   absl::Status OpenInternal();
@@ -302,9 +306,15 @@ class DB final {
   absl::Status CompactBlocks();
   // Opens new block dirs, drops and deletes deletable ones, publishes the
   // new set.
-  absl::Status ReloadBlocks(bool at_open);
+  absl::Status ReloadBlocks();
   // ReloadBlocks after the given blocks' files changed (reopened).
   absl::Status ReloadBlocksAfterMark(const std::vector<block::Ulid>& ulids);
+  // Delete's block part: rewrites the tombstones (and meta.json) of every
+  // block in `set` with a matching series overlapping [mint, maxt]; appends
+  // the blocks it rewrote to *changed, also when it fails midway.
+  absl::Status DeleteFromBlocks(const BlockSet& set, int64_t mint, int64_t maxt,
+                                const std::vector<labels::Matcher>& ms,
+                                std::vector<block::Ulid>* changed);
 
   const std::string dir_;
   Options opts_;

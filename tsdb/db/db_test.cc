@@ -620,14 +620,8 @@ TEST_F(DBTest, ChunkSnapshotOnShutdownRestoresTheHeadWithoutTheOldWal) {
 }
 
 std::string Gunzip(const std::string& path) {
-  FILE* p = popen(("gzip -dc '" + path + "'").c_str(), "r");
-  std::string out;
-  if (p == nullptr) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
+  auto r = tsdb::testing::RunCommand({"gzip", "-dc", path});
+  return r.ok() && r->exit_code == 0 ? r->out : std::string();
 }
 
 // Data dirs the real Prometheus 2.42 wrote (WAL with and without snappy,

@@ -35,31 +35,17 @@
 #include "tsdb/head/head.h"
 #include "tsdb/head/test_util.h"
 #include "tsdb/headwal/headwal.h"
+#include "tsdb/headwal/startup_bench_util.h"
 
 namespace tsdb::headwal {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+using bench::Clock;
+using bench::PeakRssMiB;
+using bench::Since;
 
 [[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "mmap_startup_benchmark: %s\n", msg.c_str());
-  std::exit(1);
-}
-
-// Peak resident set of this process, in MiB (VmHWM).
-double PeakRssMiB() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-    }
-  }
-  return -1;
+  bench::Die("mmap_startup_benchmark", msg);
 }
 
 void Fill(const std::string& dir, int series, int samples) {
@@ -75,49 +61,8 @@ void Fill(const std::string& dir, int series, int samples) {
   auto opened = OpenHeadFromDir(nullptr, dir, opts, 1, nullptr);
   if (!opened.ok()) Die(opened.status().ToString());
   head::Head& h = *opened->head;
-  std::vector<SeriesRef> refs(series, 0);
-  std::vector<double> vals(series, 0);
-  uint64_t rng = 88172645463325252ull;
-  auto next = [&rng] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-  };
   const auto start = Clock::now();
-  auto app = h.Appender();
-  const int64_t t0 = 1'700'000'000'000;
-  for (int k = 0; k < samples; ++k) {
-    const int64_t t =
-        t0 + int64_t{k} * 15000 + static_cast<int64_t>(next() % 5);  // jitter
-    for (int s = 0; s < series; ++s) {
-      double& v = vals[s];
-      if (s % 3 == 0) {
-        v += static_cast<double>(next() % 1000);  // counter
-      } else if (s % 3 == 1) {
-        v = std::round(50 + 20 * std::sin(k / 40.0 + s) +
-                       static_cast<double>(next() % 100) / 10);  // gauge
-      } else {
-        v = static_cast<double>(next() % 1000000) / 1000;  // noisy gauge
-      }
-      absl::StatusOr<SeriesRef> r;
-      if (refs[s] != 0) {
-        r = app->Append(refs[s], {}, t, v);
-      } else {
-        r = app->Append(
-            0,
-            labels::Labels::FromPairs(
-                {{"__name__", absl::StrCat("node_metric_", s % 200)},
-                 {"instance", absl::StrCat("host-", s / 200, ":9100")},
-                 {"job", "node"},
-                 {"cpu", absl::StrCat(s % 8)}}),
-            t, v);
-      }
-      if (!r.ok()) Die(r.status().ToString());
-      refs[s] = *r;
-    }
-    if (absl::Status st = app->Commit(); !st.ok()) Die(st.ToString());
-  }
+  bench::FillFleet(h, series, samples, "mmap_startup_benchmark");
   const head::HeadStats st = h.Stats();
   std::printf(
       "fill: %d series x %d samples in %.1f s; %llu chunks mapped, %llu "

@@ -317,7 +317,13 @@ absl::Status DB::OpenInternal() {
   wo.repair_on_open = true;
   wo.log = [this](std::string_view line) { Log("info", line); };
   wal_options_ = wo;
-  TSDB_ASSIGN_OR_RETURN(wal_, (*wal_factory_)(wo));
+  // With a repairer the WAL is read once: the replay stops at corruption,
+  // the repairer cuts the log there, and only then is the WAL opened for
+  // writing (Prometheus's order). Without one, opening repairs first.
+  const wal::WalRepairer* repairer = registry_->wals.GetRepairer(opts_.wal);
+  if (repairer == nullptr) {
+    TSDB_ASSIGN_OR_RETURN(wal_, (*wal_factory_)(wo));
+  }
   commit_log_ = std::make_unique<headwal::WalCommitLog>(wal_.get());
   // The write-behind log of out-of-order samples: opened when the window is
   // on, or when a previous run left one (its samples must be compacted).
@@ -344,12 +350,27 @@ absl::Status DB::OpenInternal() {
     workers = std::max(1u, std::thread::hardware_concurrency());
   }
   Log("info", "Replaying on-disk memory mappable chunks and the WAL");
+  headwal::WalRepairFn repair;
+  if (repairer != nullptr) {
+    repair = [&wo, repairer](const std::string& wal_dir,
+                             const wal::Corruption& at) {
+      wal::WalOptions o = wo;
+      o.dir = wal_dir;
+      return (*repairer)(o, at);
+    };
+  }
   TSDB_ASSIGN_OR_RETURN(
       opened_, headwal::OpenHeadFromDir(
                    fs_, dir_, ho, workers,
                    [this](std::string_view line) { Log("info", line); },
-                   min_valid_time, chunks::ChunkDiskMapperOptions{}, nullptr,
+                   min_valid_time, chunks::ChunkDiskMapperOptions{}, repair,
                    opts_.snapshot_on_shutdown && opts_.wal == "segmented"));
+  if (wal_ == nullptr) {
+    wal::WalOptions open_wo = wo;
+    open_wo.repair_on_open = false;  // just replayed (and repaired) above
+    TSDB_ASSIGN_OR_RETURN(wal_, (*wal_factory_)(open_wo));
+    commit_log_->set_wal(wal_.get());
+  }
   const headwal::StartupResult& su = opened_.startup;
   for (const record::Stone& st : su.replay.tombstones_read) {
     head_tombstones_.AddInterval(st.ref, {st.mint, st.maxt});
@@ -359,11 +380,12 @@ absl::Status DB::OpenInternal() {
     stats_.startup = su;
   }
   Log("info",
-      absl::StrCat("TSDB started: ", opened_.head->Stats().num_series,
-                   " head series, ", su.replay.samples, " WAL samples, ",
-                   su.replay.mapped_chunks_attached,
-                   " m-mapped chunks, duration ",
-                   absl::FormatDuration(absl::Seconds(SecondsSince(start)))));
+      absl::StrCat(
+          "TSDB started: ", opened_.head->Stats().num_series, " head series, ",
+          su.replay.samples, " WAL samples, ",
+          su.replay.mapped_chunks_attached + su.snapshot.mapped_chunks_attached,
+          " m-mapped chunks, duration ",
+          absl::FormatDuration(absl::Seconds(SecondsSince(start)))));
 
   if (opts_.background) {
     loop_ = std::thread([this] { Run(); });

@@ -199,6 +199,10 @@ absl::StatusOr<Head::GetOrCreateResult> Head::GetOrCreate(
   return GetOrCreateResult{linked, true};
 }
 
+void Head::BeginBulkLoad() { postings_->SetUnordered(); }
+
+void Head::EndBulkLoad(int threads) { postings_->EnsureOrder(threads); }
+
 absl::StatusOr<SeriesRef> Head::CreateSeriesWithRef(
     SeriesRef ref, const labels::Labels& lset_in) {
   if (ref == 0 || ref > kMaxSeriesRef) {

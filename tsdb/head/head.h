@@ -344,6 +344,14 @@ class Head final {
 
   std::unique_ptr<HeadAppender> Appender(AppenderOptions opts = {});
 
+  // Start-up bulk loading: between BeginBulkLoad() and EndBulkLoad() series
+  // may be created in any ref order (a chunk snapshot lists them in hash
+  // order) at O(1) each in the inverted index, which EndBulkLoad() sorts
+  // once. No querier may read the head in between; the start-up
+  // (headwal::OpenHeadFromDir) brackets its restore and replay with them.
+  void BeginBulkLoad();
+  void EndBulkLoad(int threads = 1);
+
   // WAL replay: creates the series `lset` with the given ref (refs handed
   // out later are larger). Returns the ref of the series with these labels:
   // `ref`, or the existing series' ref if the labels already exist.

@@ -4,9 +4,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -14,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/types/span.h"
+#include "tsdb/base/bounded_queue.h"
 #include "tsdb/base/coding.h"
 #include "tsdb/base/status_macros.h"
 #include "tsdb/wal/framing.h"
@@ -235,15 +239,19 @@ absl::Status DecodeSnapshotTombstones(std::string_view rec,
   return absl::OkStatus();
 }
 
-absl::StatusOr<DecodedChunkSnapshot> ReadChunkSnapshot(io::FileSystem* fs,
-                                                       const std::string& dir) {
+absl::Status StreamChunkSnapshot(
+    io::FileSystem* fs, const std::string& dir, size_t batch,
+    const std::function<bool(std::vector<head::SnapshotSeries>&)>& on_series,
+    DecodedChunkSnapshot* rest) {
   if (fs == nullptr) fs = io::PosixFileSystem();
+  batch = std::max<size_t>(1, batch);
   TSDB_ASSIGN_OR_RETURN(std::vector<wal::SegmentFile> segs,
                         wal::SegmentsInDir(fs, dir, 0, -1));
   if (segs.empty()) {
     return SnapshotError(absl::StrCat(dir, " holds no segment"));
   }
-  DecodedChunkSnapshot out;
+  std::vector<head::SnapshotSeries> series;
+  series.reserve(batch);
   wal::Reader reader(fs, std::move(segs));
   while (reader.Next()) {
     const std::string_view rec = reader.record();
@@ -253,14 +261,14 @@ absl::StatusOr<DecodedChunkSnapshot> ReadChunkSnapshot(io::FileSystem* fs,
     absl::Status st;
     switch (static_cast<uint8_t>(rec[0])) {
       case kSnapshotSeriesRecord:
-        out.series.emplace_back();
-        st = DecodeSnapshotSeries(rec, &out.series.back());
+        series.emplace_back();
+        st = DecodeSnapshotSeries(rec, &series.back());
         break;
       case kSnapshotTombstonesRecord:
-        st = DecodeSnapshotTombstones(rec, &out.tombstones);
+        st = DecodeSnapshotTombstones(rec, &rest->tombstones);
         break;
       case kSnapshotExemplarsRecord:
-        ++out.exemplar_records;
+        ++rest->exemplar_records;
         break;
       default:
         st = SnapshotError(absl::StrCat("unsupported snapshot record type ",
@@ -272,12 +280,30 @@ absl::StatusOr<DecodedChunkSnapshot> ReadChunkSnapshot(io::FileSystem* fs,
           absl::StrCat(dir, " segment ", reader.segment(), " offset ",
                        reader.offset(), ": ", st.message()));
     }
+    if (series.size() >= batch) {
+      if (!on_series(series)) return absl::OkStatus();
+      series.clear();
+    }
   }
   if (!reader.status().ok()) {
     return absl::Status(
         reader.status().code(),
         absl::StrCat("chunk snapshot ", dir, ": ", reader.status().message()));
   }
+  if (!series.empty()) on_series(series);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DecodedChunkSnapshot> ReadChunkSnapshot(io::FileSystem* fs,
+                                                       const std::string& dir) {
+  DecodedChunkSnapshot out;
+  TSDB_RETURN_IF_ERROR(StreamChunkSnapshot(
+      fs, dir, 4096,
+      [&out](std::vector<head::SnapshotSeries>& b) {
+        std::move(b.begin(), b.end(), std::back_inserter(out.series));
+        return true;
+      },
+      &out));
   return out;
 }
 
@@ -395,7 +421,7 @@ absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
   }
   if (fs == nullptr) fs = io::PosixFileSystem();
   if (log == nullptr) log = wal::LogToStderr;
-  workers = std::max(1, workers);
+  (void)workers;  // one restoring thread (see below)
   const auto start = std::chrono::steady_clock::now();
   SnapshotLoadResult out;
   absl::StatusOr<std::optional<ChunkSnapshotRef>> last =
@@ -438,28 +464,26 @@ absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
     return out;
   }
 
-  absl::StatusOr<DecodedChunkSnapshot> decoded =
-      ReadChunkSnapshot(fs, snap.dir);
-  if (!decoded.ok()) {
-    out.ignored_reason = std::string(decoded.status().message());
-    log(
-        absl::StrCat("Failed to load chunk snapshot, replaying the whole "
-                     "WAL: ",
-                     out.ignored_reason));
-    return out;
-  }
-
-  out.read_seconds = Seconds(start);
-  // Restore the series (in `workers` interleaved passes).
-  std::vector<head::SnapshotSeries>& series = decoded->series;
-  std::atomic<int64_t> open_chunks{0}, too_old{0}, open_mapped{0}, attached{0};
-  std::mutex err_mu;
-  absl::Status first_error;
-  auto restore = [&](size_t first) {
-    std::vector<head::MappedChunk> list;
-    int64_t n_open = 0, n_old = 0, n_mapped = 0, n_attached = 0;
-    for (size_t i = first; i < series.size(); i += workers) {
-      const head::SnapshotSeries& s = series[i];
+  // Pipeline: a thread reads and decodes batches of series, this one
+  // restores them. (Two restoring threads contended on the head's shared
+  // structures, symbols, postings and stripes, and were slower on 2 vCPUs.)
+  using Batch = std::vector<head::SnapshotSeries>;
+  BoundedQueue<Batch> batches(8);
+  DecodedChunkSnapshot rest;
+  absl::Status read_status;
+  std::thread reader([&] {
+    read_status = StreamChunkSnapshot(
+        fs, snap.dir, 1024,
+        [&batches](Batch& b) { return batches.Push(std::move(b)); }, &rest);
+    batches.Close();
+    out.read_seconds = Seconds(start);
+  });
+  int64_t n_open = 0, n_old = 0, n_mapped = 0, n_attached = 0, n_series = 0;
+  absl::Status restore_status;
+  std::vector<head::MappedChunk> list;
+  while (std::optional<Batch> b = batches.Pop()) {
+    if (!restore_status.ok()) continue;  // drain
+    for (const head::SnapshotSeries& s : *b) {
       list.clear();
       auto it = mapped->by_series.find(s.ref);
       if (it != mapped->by_series.end()) {
@@ -479,10 +503,12 @@ absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
       absl::StatusOr<bool> kept =
           head->RestoreSeries(s.ref, s.labels, list, open);
       if (!kept.ok()) {
-        std::lock_guard lock(err_mu);
-        if (first_error.ok()) first_error = kept.status();
-        return;
+        restore_status = kept.status();
+        batches.Close();
+        break;
       }
+      ++n_series;
+      out.refs.push_back(s.ref);
       n_attached += static_cast<int64_t>(list.size());
       if (*kept) {
         ++n_open;
@@ -490,35 +516,25 @@ absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
         ++n_mapped;
       }
     }
-    open_chunks += n_open;
-    too_old += n_old;
-    open_mapped += n_mapped;
-    attached += n_attached;
-  };
-  // One thread: with two, contention on the head's shared structures
-  // (symbols, postings, stripes) made the restore about twice as slow on a
-  // 2-vCPU machine (snapshot_startup_benchmark).
-  for (int w = 0; w < workers; ++w) restore(w);
-  if (!first_error.ok()) {
-    return absl::Status(first_error.code(),
+  }
+  reader.join();
+  if (restore_status.ok() && !read_status.ok()) restore_status = read_status;
+  if (!restore_status.ok()) {
+    return absl::Status(restore_status.code(),
                         absl::StrCat("load chunk snapshot ", snap.dir, ": ",
-                                     first_error.message()));
+                                     restore_status.message()));
   }
-  out.refs.reserve(series.size());
-  for (const head::SnapshotSeries& s : series) {
-    out.refs.push_back(s.ref);
-    mapped->by_series.erase(s.ref);
-  }
+  for (uint64_t ref : out.refs) mapped->by_series.erase(ref);
   out.loaded = true;
   out.segment = snap.segment;
   out.offset = snap.offset;
-  out.series = static_cast<int64_t>(series.size());
-  out.open_chunks = open_chunks.load();
-  out.open_chunks_too_old = too_old.load();
-  out.open_chunks_mapped = open_mapped.load();
-  out.mapped_chunks_attached = attached.load();
-  out.exemplar_records = decoded->exemplar_records;
-  out.tombstones = std::move(decoded->tombstones);
+  out.series = n_series;
+  out.open_chunks = n_open;
+  out.open_chunks_too_old = n_old;
+  out.open_chunks_mapped = n_mapped;
+  out.mapped_chunks_attached = n_attached;
+  out.exemplar_records = rest.exemplar_records;
+  out.tombstones = std::move(rest.tombstones);
   out.seconds = Seconds(start);
   log(absl::StrCat("chunk snapshot loaded: ", snap.dir, ", ", out.series,
                    " series, ", out.open_chunks, " open chunks, in ",

@@ -105,6 +105,15 @@ struct DecodedChunkSnapshot {
 absl::StatusOr<DecodedChunkSnapshot> ReadChunkSnapshot(io::FileSystem* fs,
                                                        const std::string& dir);
 
+// ReadChunkSnapshot as a stream: the series go to `on_series` in batches of
+// up to `batch` (in file order; the callback may move from the vector and
+// returns false to stop early, which is not an error); tombstones and the
+// exemplar count land in `rest` (its `series` stays empty). Same errors.
+absl::Status StreamChunkSnapshot(
+    io::FileSystem* fs, const std::string& dir, size_t batch,
+    const std::function<bool(std::vector<head::SnapshotSeries>&)>& on_series,
+    DecodedChunkSnapshot* rest);
+
 // Opens a WAL writer in Prometheus 2.42's format on WalOptions::dir, e.g.
 // plugins::OpenSegmentedWal (tsdb/ does not depend on plugins/).
 using WalOpenFn = std::function<absl::StatusOr<std::unique_ptr<wal::Wal>>(
@@ -155,19 +164,22 @@ struct SnapshotLoadResult {
   std::vector<record::Stone> tombstones;  // for the DB to apply
   std::vector<uint64_t> refs;             // the series restored
   std::string ignored_reason;             // why a snapshot present was not used
-  double read_seconds = 0;                // reading and decoding the records
-  double seconds = 0;                     // in all
+  double read_seconds = 0;  // until the last record was read and decoded
+  double seconds = 0;       // in all
 };
 
 // Start-up stage of OpenHeadFromDir: loads the newest snapshot of
-// `data_dir` into the empty `head` (Head::RestoreSeries, one thread),
-// giving each series its chunks from `mapped` (removed from it; the rest
-// are for the WAL replay). A snapshot that cannot be used is ignored and
-// logged (loaded = false, ignored_reason): a corrupt one; one newer than the
-// WAL's last segment (then every snapshot is deleted, as Prometheus); one
-// older than the WAL's checkpoint. Those leave the head untouched. An error
-// return means the head is half restored (e.g. two snapshot series with the
-// same labels): discard it and start again without the snapshot.
+// `data_dir` into the empty `head`, giving each series its chunks from
+// `mapped` (removed from it; the rest are for the WAL replay). One thread
+// reads and decodes the snapshot while the caller's thread restores what
+// is decoded (Head::RestoreSeries), batch by batch. A snapshot that cannot
+// be used is ignored and logged (loaded = false, ignored_reason): one newer
+// than the WAL's last segment (then every snapshot is deleted, as
+// Prometheus); one older than the WAL's checkpoint. Those leave the head
+// untouched. An error return means the head is half restored: a corrupt
+// snapshot (DataLoss) found part-way, or one the head rejects (e.g. two
+// series with the same labels). Discard the head and start again without
+// the snapshot (as Prometheus 2.42, which then replays the whole WAL).
 absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
     head::Head* head, io::FileSystem* fs, const std::string& data_dir,
     int workers, int64_t min_valid_time, chunks::MappedChunks* mapped,

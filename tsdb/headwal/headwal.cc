@@ -412,6 +412,16 @@ absl::StatusOr<OpenedHead> OpenHeadFromDir(
                      "; deleted all files, replaying the WAL"));
   }
   TSDB_RETURN_IF_ERROR(CheckMapper(out.head.get(), mapped));
+  // Series arrive in the snapshot's hash order: index them unordered, sort
+  // once at the end (also when returning early: the head stays consistent).
+  out.head->BeginBulkLoad();
+  struct EndBulk {
+    head::Head* head;
+    int threads;
+    ~EndBulk() {
+      if (head != nullptr) head->EndBulkLoad(threads);
+    }
+  } end_bulk{out.head.get(), std::max(1, workers)};
   if (use_chunk_snapshot) {
     absl::StatusOr<SnapshotLoadResult> snap = LoadChunkSnapshot(
         out.head.get(), fs, dir, workers, min_valid_time, &mapped, log);
@@ -422,6 +432,7 @@ absl::StatusOr<OpenedHead> OpenHeadFromDir(
           absl::StrCat("Failed to load chunk snapshot, replaying the whole "
                        "WAL: ",
                        snap.status().message()));
+      end_bulk.head = nullptr;
       out.head.reset();
       (void)out.mapper->Close();
       out.mapper.reset();
@@ -430,6 +441,9 @@ absl::StatusOr<OpenedHead> OpenHeadFromDir(
           OpenHeadFromDir(fs, dir, opts_in, workers, log, min_valid_time,
                           mapper_opts_in, std::move(repair), false));
       again.startup.snapshot_error = std::string(snap.status().message());
+      if (again.startup.snapshot.ignored_reason.empty()) {
+        again.startup.snapshot.ignored_reason = again.startup.snapshot_error;
+      }
       return again;
     }
     r.snapshot = std::move(*snap);

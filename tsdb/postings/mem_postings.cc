@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 
 namespace tsdb::postings {
 namespace {
@@ -53,9 +54,44 @@ void MemPostings::Add(SeriesRef ref, const labels::Labels& lset) {
     if (nit == lists_.end()) nit = lists_.try_emplace(l.name).first;
     auto vit = nit->second.find(AV(l.value));
     if (vit == nit->second.end()) vit = nit->second.try_emplace(l.value).first;
-    Insert(vit->second, ref);
+    if (unordered_) {
+      vit->second.push_back(ref);
+    } else {
+      Insert(vit->second, ref);
+    }
   }
-  Insert(all_, ref);
+  if (unordered_) {
+    all_.push_back(ref);
+  } else {
+    Insert(all_, ref);
+  }
+}
+
+void MemPostings::SetUnordered() {
+  std::unique_lock lock(mu_);
+  unordered_ = true;
+}
+
+void MemPostings::EnsureOrder(int threads) {
+  std::unique_lock lock(mu_);
+  if (!unordered_) return;
+  unordered_ = false;
+  std::vector<List*> lists;
+  lists.push_back(&all_);
+  for (auto& [name, values] : lists_) {
+    for (auto& [value, list] : values) lists.push_back(&list);
+  }
+  auto sort_from = [&lists](size_t first, size_t step) {
+    for (size_t i = first; i < lists.size(); i += step) {
+      List& l = *lists[i];
+      if (!std::is_sorted(l.begin(), l.end())) std::sort(l.begin(), l.end());
+    }
+  };
+  const size_t n = static_cast<size_t>(std::max(1, threads));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < n; ++t) pool.emplace_back(sort_from, t, n);
+  sort_from(0, n);
+  for (std::thread& t : pool) t.join();
 }
 
 void MemPostings::Delete(

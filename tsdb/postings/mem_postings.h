@@ -13,6 +13,12 @@
 // out in increasing order; concurrent creators may add them slightly out of
 // order).
 //
+// Bulk loading: between SetUnordered() and EnsureOrder() (a start-up that
+// restores series in an arbitrary order, e.g. from a chunk snapshot written
+// in hash order), Add appends without keeping lists sorted and EnsureOrder()
+// sorts every list once: O(n log n) instead of the insertion walk's O(n^2)
+// on a list that grows out of order. Lists are not readable in between.
+//
 // Readers get a snapshot: Get() and All() copy the list under a shared lock,
 // so the returned Postings never observes later Adds or Deletes.
 //
@@ -45,6 +51,12 @@ class MemPostings final {
   // Adds `ref` to the list of every label pair of `lset` and to the list of
   // all series. REQUIRES: `ref` is not already present.
   void Add(SeriesRef ref, const labels::Labels& lset);
+
+  // Starts bulk loading (see above). REQUIRES: no reader until EnsureOrder.
+  void SetUnordered();
+  // Sorts every list and ends bulk loading (a no-op outside it). Sorting is
+  // spread over `threads` threads.
+  void EnsureOrder(int threads = 1);
 
   // Removes each series (its ref and the label set it was added with) from
   // every list it is in; empty lists and names disappear. Refs not present
@@ -81,6 +93,7 @@ class MemPostings final {
   mutable std::shared_mutex mu_;
   absl::flat_hash_map<std::string, ValueMap> lists_;  // GUARDED_BY(mu_)
   List all_;                                          // GUARDED_BY(mu_)
+  bool unordered_ = false;                            // GUARDED_BY(mu_)
 };
 
 }  // namespace tsdb::postings

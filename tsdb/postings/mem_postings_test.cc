@@ -53,6 +53,32 @@ TEST(MemPostingsTest, OutOfOrderAddsStaySorted) {
   EXPECT_EQ(Expand(mp.Get("job", "x")), (Refs{1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
 
+TEST(MemPostingsTest, BulkLoadSortsOnEnsureOrder) {
+  MemPostings mp;
+  mp.SetUnordered();
+  std::vector<SeriesRef> refs(5000);
+  for (size_t i = 0; i < refs.size(); ++i) refs[i] = i + 1;
+  std::shuffle(refs.begin(), refs.end(), std::mt19937(7));
+  for (SeriesRef r : refs) {
+    mp.Add(r, Labels::FromPairs({{"job", "x"}, {"odd", r % 2 ? "1" : "0"}}));
+  }
+  mp.EnsureOrder(3);
+  Refs all = Expand(mp.All());
+  Refs want(5000);
+  for (size_t i = 0; i < want.size(); ++i) want[i] = i + 1;
+  EXPECT_EQ(all, want);
+  EXPECT_EQ(Expand(mp.Get("job", "x")), want);
+  Refs odd = Expand(mp.Get("odd", "1"));
+  ASSERT_EQ(odd.size(), 2500u);
+  EXPECT_TRUE(std::is_sorted(odd.begin(), odd.end()));
+  EXPECT_EQ(odd.front(), 1u);
+  // Ordered again: a late out-of-order add is inserted at its place.
+  mp.Add(0, Labels::FromPairs({{"job", "x"}}));
+  EXPECT_EQ(Expand(mp.Get("job", "x")).front(), 0u);
+  mp.EnsureOrder();  // no-op
+  EXPECT_EQ(Expand(mp.Get("job", "x")).size(), 5001u);
+}
+
 TEST(MemPostingsTest, DeleteRemovesEmptyListsAndNames) {
   MemPostings mp;
   const Labels l1 = Labels::FromPairs({{"a", "1"}, {"only", "me"}});

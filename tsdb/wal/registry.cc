@@ -7,8 +7,8 @@
 
 namespace tsdb::wal {
 
-absl::Status WalRegistry::Register(const std::string& name,
-                                   WalFactory factory) {
+absl::Status WalRegistry::Register(const std::string& name, WalFactory factory,
+                                   WalRepairer repairer) {
   if (name.empty() || !factory) {
     return absl::InvalidArgumentError(
         "WAL registration needs a name and a factory");
@@ -17,6 +17,7 @@ absl::Status WalRegistry::Register(const std::string& name,
     return absl::AlreadyExistsError(
         absl::StrCat("WAL \"", name, "\" is already registered"));
   }
+  if (repairer) repairers_.emplace(name, std::move(repairer));
   return absl::OkStatus();
 }
 
@@ -36,6 +37,11 @@ absl::StatusOr<std::unique_ptr<Wal>> WalRegistry::Open(
   absl::StatusOr<const WalFactory*> f = Get(name);
   if (!f.ok()) return f.status();
   return (**f)(options);
+}
+
+const WalRepairer* WalRegistry::GetRepairer(const std::string& name) const {
+  auto it = repairers_.find(name);
+  return it == repairers_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> WalRegistry::Names() const {

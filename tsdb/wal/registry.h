@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tsdb/wal/reader.h"
 #include "tsdb/wal/wal.h"
 
 namespace tsdb::wal {
@@ -25,6 +26,14 @@ namespace tsdb::wal {
 // Opens (creating if needed) a WAL as `options` say.
 using WalFactory =
     std::function<absl::StatusOr<std::unique_ptr<Wal>>(const WalOptions&)>;
+
+// Cuts the log in `options.dir` at `at` (where a replay found corruption):
+// the damaged segment keeps its records before `at`, later data is dropped.
+// Optional per implementation. With one, a DB replays first and repairs only
+// if the replay stopped early (one read of the log at start-up, as
+// Prometheus); without one, it opens the WAL with repair_on_open.
+using WalRepairer = std::function<absl::Status(const WalOptions& options,
+                                               const Corruption& at)>;
 
 class WalRegistry final {
  public:
@@ -35,7 +44,8 @@ class WalRegistry final {
   // AlreadyExists if `name` is taken; InvalidArgument for an empty name or
   // factory.
   [[nodiscard]] absl::Status Register(const std::string& name,
-                                      WalFactory factory);
+                                      WalFactory factory,
+                                      WalRepairer repairer = nullptr);
 
   // The factory registered as exactly `name`; NotFound listing the valid
   // names otherwise. The pointer lives as long as the registry.
@@ -45,11 +55,15 @@ class WalRegistry final {
   absl::StatusOr<std::unique_ptr<Wal>> Open(const std::string& name,
                                             const WalOptions& options) const;
 
+  // The repairer registered with `name`; null if none (or unknown name).
+  const WalRepairer* GetRepairer(const std::string& name) const;
+
   // Registered names, sorted.
   std::vector<std::string> Names() const;
 
  private:
   std::map<std::string, WalFactory> factories_;
+  std::map<std::string, WalRepairer> repairers_;
 };
 
 }  // namespace tsdb::wal

@@ -307,7 +307,11 @@ absl::StatusOr<std::unique_ptr<wal::Wal>> OpenSegmentedWal(
 }
 
 absl::Status RegisterSegmentedWal(wal::WalRegistry& registry) {
-  return registry.Register("segmented", OpenSegmentedWal);
+  return registry.Register(
+      "segmented", OpenSegmentedWal,
+      [](const wal::WalOptions& options, const wal::Corruption& at) {
+        return RepairSegmentedWalAt(options, at).status();
+      });
 }
 
 }  // namespace tsdb::plugins

@@ -72,7 +72,8 @@ absl::StatusOr<WalRepairReport> RepairSegmentedWalAt(
 absl::StatusOr<std::unique_ptr<wal::Wal>> OpenSegmentedWal(
     const wal::WalOptions& options);
 
-// Registers OpenSegmentedWal as "segmented".
+// Registers OpenSegmentedWal as "segmented", with RepairSegmentedWalAt as
+// its repairer.
 [[nodiscard]] absl::Status RegisterSegmentedWal(wal::WalRegistry& registry);
 
 }  // namespace tsdb::plugins

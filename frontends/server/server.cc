@@ -107,6 +107,21 @@ absl::Status Server::Start() {
   // them after 5 requests.
   http_->set_keep_alive_max_count(1u << 30);
   http_->set_keep_alive_timeout(5);
+  // A POST without a body and without Content-Length (`curl -XPOST URL`, as
+  // Prometheus's docs show for the admin API): httplib would read the body
+  // until the connection closes, i.e. wait for its read timeout and answer
+  // 400. Go's server reads such a request as empty, so do we. The routing
+  // hook runs before the body is read; the Request it gets is httplib's
+  // own non-const object, so adding a header here is well-defined.
+  http_->set_pre_routing_handler(
+      [](const httplib::Request& hreq, httplib::Response&) {
+        if (!hreq.has_header("Content-Length") &&
+            !hreq.has_header("Transfer-Encoding")) {
+          const_cast<httplib::Request&>(hreq).headers.emplace("Content-Length",
+                                                              "0");
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
   auto handler = [this](const httplib::Request& hreq, httplib::Response& hres) {
     const auto start = std::chrono::steady_clock::now();
     Request req;

@@ -1,6 +1,10 @@
 #include "frontends/server/server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -177,6 +181,36 @@ TEST_F(ServerTest, AdminApiWhenEnabled) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   EXPECT_NE(res->body.find("\"name\""), std::string::npos);
+}
+
+// `curl -XPOST URL` sends neither a body nor Content-Length; the answer must
+// come at once (httplib alone waited for its read timeout, then said 400).
+TEST_F(ServerTest, PostWithoutContentLengthIsAnEmptyBody) {
+  ServerOptions o = Options();
+  o.enable_admin_api = true;
+  StartServer(o);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  timeval tv{2, 0};  // less than httplib's 5 s read timeout
+  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string req =
+      "POST /api/v1/admin/tsdb/snapshot HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(write(fd, req.data(), req.size()),
+            static_cast<ssize_t>(req.size()));
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_EQ(got.substr(0, 15), "HTTP/1.1 200 OK") << got;
 }
 
 // Requests in flight when the server shuts down complete; every sample the

@@ -135,6 +135,10 @@ class BitWriter final {
     return std::string_view(reinterpret_cast<const char*>(buf_.get()), size());
   }
 
+  // Bytes allocated for the stream: starts at 120, then grows by an eighth
+  // (at least 64 bytes) when a write needs more; always 8 modulo 16.
+  size_t capacity() const { return cap_; }
+
   // Number of bits written (the position of the next bit).
   size_t bit_length() const { return bit_len_; }
   // Go's `count`: unused low bits of the last byte, 0..8.
@@ -184,9 +188,11 @@ class BitWriter final {
   void Grow();
 
   // Invariant: bytes at index >= size() (up to cap_) are zero.
+  // (32 bytes in all: a head keeps one writer per series.)
   std::shared_ptr<uint8_t[]> buf_;
-  size_t cap_ = 0;
   size_t bit_len_ = 0;
+  // Saturates at 4 GiB (then every write grows the buffer: slow, correct).
+  uint32_t cap_ = 0;
   // Go's count == 8: an empty byte follows bit_len_ (which is aligned).
   bool trailing_empty_ = false;
 };

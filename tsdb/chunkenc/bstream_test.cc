@@ -182,6 +182,34 @@ TEST(BitWriterTest, SharedDataSurvivesGrowthAndDestruction) {
             before.substr(0, 4));
 }
 
+// Open head chunks live in these buffers: growth must stay close to the
+// bytes written (doubling left ~30% unused), and the bytes must survive it.
+TEST(BitWriterTest, CapacityStaysCloseToSize) {
+  BitWriter w;
+  std::string model;
+  size_t grows = 0;
+  size_t last_cap = 0;
+  for (int i = 0; i < 5000; ++i) {
+    w.WriteByte(static_cast<uint8_t>(i * 7));
+    model.push_back(static_cast<char>(static_cast<uint8_t>(i * 7)));
+    if (w.capacity() != last_cap) {
+      ++grows;
+      last_cap = w.capacity();
+      EXPECT_EQ(w.capacity() % 16, 8u);  // fills its malloc chunk
+    }
+    // Holds the bytes, with at most an eighth (or 64 bytes) plus the
+    // write slack and rounding beyond what is used.
+    EXPECT_GE(w.capacity(), w.size()) << i;
+    EXPECT_LE(
+        w.capacity(),
+        std::max<size_t>(
+            128, w.size() + 8 + std::max<size_t>(64, w.size() / 8 + 2) + 16))
+        << i;
+  }
+  EXPECT_EQ(std::string(w.bytes()).substr(0, model.size()), model);
+  EXPECT_LT(grows, 50u);  // still geometric
+}
+
 TEST(BitReaderTest, ReadsBackRandomWrites) {
   std::mt19937_64 rng(7);
   for (int round = 0; round < 300; ++round) {

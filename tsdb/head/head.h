@@ -175,6 +175,8 @@ class HeadAppender final {
     uint32_t num_samples;  // samples of this series still to apply
     bool has_samples;      // in-order ones (last_t, last_v are set)
     bool any_samples;      // in order or out of order
+    // MemSeries::AppendHints at first touch: what Commit prefetches.
+    const void* hints[4] = {};
   };
 
   // How a sample relates to its series.
@@ -221,6 +223,10 @@ class HeadAppender final {
   uint64_t rejected_out_of_order_ = 0;
   uint64_t rejected_out_of_bounds_ = 0;
   uint64_t rejected_duplicate_ = 0;
+  // Sequential-ref prefetch (Slot): the last ref looked up, and how many of
+  // the recent lookups continued a run of consecutive refs (0..kRunMax).
+  SeriesRef last_lookup_ref_ = 0;
+  int run_score_ = 0;
 };
 
 struct HeadStats {

@@ -4,7 +4,9 @@
 // already in it; otherwise a ref-stripe lookup, one series lock to validate
 // against its appended samples and to mark it pending (so garbage
 // collection keeps it), and a slot. Commit takes each series lock once per
-// run of consecutive samples of that series.
+// run of consecutive samples of that series. Both prefetch what later
+// samples will touch (tsdb/docs/head.md, "Appender"): series of the next
+// refs while refs come in runs, and each series' chunk state at Commit.
 #include <algorithm>
 #include <limits>
 #include <memory>
@@ -24,8 +26,21 @@
 namespace tsdb::head {
 namespace {
 
-// How many samples ahead Commit prefetches series.
+// How many samples ahead Commit prefetches series and their chunk state.
 constexpr size_t kPrefetch = 8;
+
+// Sequential-ref prefetch in Slot: how many refs ahead, and the run score
+// (consecutive first touches of ref, ref + 1) above which it is done.
+constexpr SeriesRef kRefAhead = 8;
+constexpr int kRunMax = 8;
+
+static_assert(MemSeries::kNumAppendHints == 4, "HeadAppender::Pending::hints");
+
+void PrefetchHints(const void* const* hints) {
+  for (int i = 0; i < MemSeries::kNumAppendHints; ++i) {
+    __builtin_prefetch(hints[i], 1);
+  }
+}
 
 // Prometheus 2.42's storage errors (stable messages).
 absl::Status OutOfBoundsError() {
@@ -122,7 +137,29 @@ absl::StatusOr<uint32_t> HeadAppender::Slot(SeriesRef ref,
                                             int64_t t, double v,
                                             SeriesRef* ignored_ref,
                                             Kind* kind) {
-  MemSeries* s = ref != 0 ? head_->series_->GetByRef(ref) : nullptr;
+  MemSeries* s = nullptr;
+  if (ref != 0) {
+    // Senders tend to repeat the order in which they created their series
+    // (a scrape, a remote-write shard), so a batch's refs come in runs of
+    // consecutive refs. The lookup below waits on a cache miss (the series);
+    // while in a run, start fetching the series a few refs ahead so that
+    // their lookups hit. Out of a run this costs a compare.
+    StripeSeries& series = *head_->series_;
+    if (ref == last_lookup_ref_ + 1) {
+      if (run_score_ < kRunMax) ++run_score_;
+      if (run_score_ >= 2) series.PrefetchByRef(ref + kRefAhead);
+    } else {
+      if (run_score_ > 0) --run_score_;
+      if (run_score_ >= 2) {
+        for (SeriesRef k = 1; k <= kRefAhead; ++k) {
+          series.PrefetchByRef(ref + k);
+        }
+      }
+    }
+    last_lookup_ref_ = ref;
+    s = series.GetByRef(ref);
+  }
+  const void* hints[MemSeries::kNumAppendHints] = {};
   for (;;) {
     bool created = false;
     if (s == nullptr) {
@@ -155,9 +192,13 @@ absl::StatusOr<uint32_t> HeadAppender::Slot(SeriesRef ref,
         }
       }
       ++s->pending;
+      // Where Commit will append (read under the lock, prefetched there a
+      // few samples ahead; prefetching here too measured no better).
+      s->AppendHints(hints);
     }
     const uint32_t slot = static_cast<uint32_t>(pending_.size());
-    pending_.push_back(Pending{s, 0, 0, 0, false, false});
+    Pending& p = pending_.emplace_back(Pending{s, 0, 0, 0, false, false});
+    std::copy(hints, hints + MemSeries::kNumAppendHints, p.hints);
     slots_.Insert(s->ref(), slot);
     // Only a CommitLog needs the created series' labels.
     if (created && log_ != nullptr) {
@@ -320,8 +361,9 @@ absl::Status HeadAppender::Commit() {
   for (size_t i = 0; i < n; ++i) {
     // The series of a batch are spread over memory; fetch ahead.
     if (i + kPrefetch < n) {
-      __builtin_prefetch(
-          pending_[sample_slots_[i + kPrefetch] & ~kOooSlot].series, 1);
+      const Pending& ahead = pending_[sample_slots_[i + kPrefetch] & ~kOooSlot];
+      __builtin_prefetch(ahead.series, 1);
+      PrefetchHints(ahead.hints);
     }
     const uint32_t raw = sample_slots_[i];
     Pending& p = pending_[raw & ~kOooSlot];

@@ -84,6 +84,58 @@ TEST(HeadAppendTest, AppendByLabelsThenByRef) {
   EXPECT_EQ(st.samples_appended, 3u);
 }
 
+// Append by ref prefetches ahead while refs come in runs (ref, ref + 1,
+// ...): runs, breaks, reversed order, unknown refs inside a run and series
+// garbage-collected from the middle of a run must all append exactly.
+TEST(HeadAppendTest, AppendByRefInRunsAndOutOfThem) {
+  auto head = OpenHead();
+  constexpr int kSeries = 300;
+  std::vector<SeriesRef> refs;
+  {
+    auto app = head->Appender();
+    for (int i = 0; i < kSeries; ++i) {
+      absl::StatusOr<SeriesRef> ref = app->Append(
+          0, Labels::FromPairs({{"__name__", "m"}, {"i", std::to_string(i)}}),
+          1000, i);
+      ASSERT_TRUE(ref.ok()) << ref.status();
+      refs.push_back(*ref);
+    }
+    ASSERT_TRUE(app->Commit().ok());
+  }
+  for (int i = 1; i < kSeries; ++i) ASSERT_EQ(refs[i], refs[i - 1] + 1);
+  std::vector<std::vector<TV>> want(kSeries);
+  for (int i = 0; i < kSeries; ++i) want[i].push_back({1000, double(i)});
+  auto append_round = [&](int64_t t, const std::vector<int>& order) {
+    auto app = head->Appender();
+    for (int i : order) {
+      absl::StatusOr<SeriesRef> ref = app->Append(refs[i], {}, t, t + i);
+      ASSERT_TRUE(ref.ok()) << i << " " << ref.status();
+      ASSERT_EQ(*ref, refs[i]);
+      want[i].push_back({t, double(t + i)});
+    }
+    // An unknown ref right after a run: not found, nothing appended.
+    EXPECT_EQ(app->Append(refs.back() + 1, {}, t, 0).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    ASSERT_TRUE(app->Commit().ok());
+  };
+  std::vector<int> forward, backward, broken;
+  for (int i = 0; i < kSeries; ++i) forward.push_back(i);
+  for (int i = kSeries - 1; i >= 0; --i) backward.push_back(i);
+  for (int i = 0; i < kSeries; ++i) broken.push_back((i * 7) % kSeries);
+  append_round(2000, forward);
+  append_round(3000, backward);
+  append_round(4000, broken);
+  // Runs of 20 with gaps of 5.
+  std::vector<int> gappy;
+  for (int i = 0; i < kSeries; ++i) {
+    if (i % 25 < 20) gappy.push_back(i);
+  }
+  append_round(5000, gappy);
+  for (int i = 0; i < kSeries; ++i) {
+    ASSERT_EQ(ReadAll(*head, refs[i]), want[i]) << i;
+  }
+}
+
 TEST(HeadAppendTest, SamplesInvisibleUntilCommit) {
   auto head = OpenHead();
   auto app = head->Appender();

@@ -5,6 +5,11 @@
 //  - BM_AppendByRef: scrape-like batches (one sample for each of 1000
 //    series, then Commit) appended by ref; 1 and 2 threads, each with its
 //    own series. items_per_second = samples/s (Append + Commit).
+//  - BM_AppendByRefColdSeries/order: remote-write-like: 100k series (far
+//    more than the caches hold), batches of 2000 of them x 1 sample by ref
+//    with noisy values, cycling through all series. order 0: each batch's
+//    refs are consecutive (as senders repeat their creation order); 1: the
+//    same refs shuffled (no runs for the appender's prefetch to follow).
 //  - BM_AppendByLabelsNewSeries: batches of 1000 new series by labels.
 //  - BM_AppendByLabelsExisting: batches of 1000 existing series by labels.
 //  - BM_HeapPerSeries: 1M node_exporter-like series with one sample each;
@@ -187,6 +192,49 @@ void BM_AppendByRef(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 BENCHMARK(BM_AppendByRef)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_AppendByRefColdSeries(benchmark::State& state) {
+  constexpr int kSeries = 100000;
+  constexpr int kRwBatch = 2000;
+  std::unique_ptr<Head> head = NewHead();
+  std::vector<SeriesRef> refs;
+  int64_t t = 1000;
+  {
+    auto app = head->Appender();
+    for (int i = 0; i < kSeries; ++i) {
+      refs.push_back(*app->Append(0, NodeSeries(i / 1000, i % 1000), t, 0));
+      if (refs.size() % kRwBatch == 0 && !app->Commit().ok()) std::abort();
+    }
+    if (!app->Commit().ok()) std::abort();
+  }
+  if (state.range(0) == 1) {
+    // Shuffle within each batch (a fixed LCG: reproducible).
+    uint64_t x = 42;
+    for (int b = 0; b < kSeries; b += kRwBatch) {
+      for (int i = kRwBatch - 1; i > 0; --i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        std::swap(refs[b + i], refs[b + static_cast<int>((x >> 33) % (i + 1))]);
+      }
+    }
+  }
+  auto app = head->Appender();
+  int batch = 0;
+  uint64_t noise = 1;
+  for (auto _ : state) {
+    if (batch == 0) t += 15000;
+    const SeriesRef* r = refs.data() + batch * kRwBatch;
+    for (int j = 0; j < kRwBatch; ++j) {
+      noise = noise * 6364136223846793005ull + 1;
+      const double v = static_cast<double>(noise >> 40) / 1024.0;
+      absl::StatusOr<SeriesRef> got = app->Append(r[j], {}, t, v);
+      benchmark::DoNotOptimize(got);
+    }
+    if (!app->Commit().ok()) std::abort();
+    batch = (batch + 1) % (kSeries / kRwBatch);
+  }
+  state.SetItemsProcessed(state.iterations() * kRwBatch);
+}
+BENCHMARK(BM_AppendByRefColdSeries)->Arg(0)->Arg(1)->UseRealTime();
 
 void BM_AppendByLabelsNewSeries(benchmark::State& state) {
   // 200k prepared label sets; a fresh head for each pass over them.

@@ -6,8 +6,10 @@
 // Commit: two visits to each series, whose memory is cold when a record
 // holds one sample of each of 100k series. Replay needs no batch (no
 // CommitLog, no rollback), so each sample is validated and appended in one
-// visit, with the series looked up and prefetched samples ahead; each call
-// is one isolation commit, as an appender's.
+// visit; consecutive samples of one series (the replay sorts its batches by
+// ref) share one lookup and one lock, and the series of the next block of
+// runs are looked up together and prefetched. Each call is one isolation
+// commit, as an appender's.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -22,8 +24,8 @@
 namespace tsdb::head {
 namespace {
 
-// How many samples ahead the series is looked up and prefetched.
-constexpr size_t kAhead = 16;
+// Runs of samples of one series per lookup block (see ReplaySamples).
+constexpr size_t kRuns = 32;
 
 }  // namespace
 
@@ -42,40 +44,67 @@ ReplaySamplesResult Head::ReplaySamples(const SampleRecord* samples, size_t n) {
   const uint64_t low = iso.low_watermark();
   uint64_t depends_on = 0;
   absl::Status err;
-  auto lookup = [&](size_t j) {
-    MemSeries* s = series_->GetByRef(samples[j].ref);
-    if (s != nullptr) {
+  // Runs of samples of one series (callers may group them; the WAL replay
+  // sorts a batch by ref) take the series lock once. Runs are handled in
+  // blocks: the series of block k + 1 are looked up in a tight loop (the
+  // lookups are independent, so their cache misses overlap) and prefetched
+  // before block k is appended.
+  struct Run {
+    size_t begin, end;
+    MemSeries* s;
+  };
+  Run runs[2][kRuns];
+  auto plan = [&](size_t from, Run* out) {
+    size_t c = 0;
+    while (from < n && c < kRuns) {
+      size_t e = from + 1;
+      while (e < n && samples[e].ref == samples[from].ref) ++e;
+      out[c++] = Run{from, e, nullptr};
+      from = e;
+    }
+    for (size_t j = 0; j < c; ++j) {
+      out[j].s = series_->GetByRef(samples[out[j].begin].ref);
+    }
+    for (size_t j = 0; j < c; ++j) {
+      const char* p = reinterpret_cast<const char*>(out[j].s);
+      if (p == nullptr) continue;
       // The fields Append touches span the whole object.
       for (size_t off = 0; off < sizeof(MemSeries); off += 64) {
-        __builtin_prefetch(reinterpret_cast<const char*>(s) + off, 1);
+        __builtin_prefetch(p + off, 1);
       }
     }
-    return s;
+    return c;
   };
-  MemSeries* ring[kAhead];
-  for (size_t j = 0; j < std::min(n, kAhead); ++j) ring[j] = lookup(j);
-  for (size_t i = 0; i < n; ++i) {
-    MemSeries* s = ring[i % kAhead];
-    if (i + kAhead < n) ring[i % kAhead] = lookup(i + kAhead);
-    const SampleRecord& r = samples[i];
-    if (s == nullptr) {
-      ++out.unknown_refs;
-      continue;
+  size_t count = plan(0, runs[0]);
+  for (int b = 0; count > 0; b ^= 1) {
+    const size_t next_from = runs[b][count - 1].end;
+    const size_t next_count = plan(next_from, runs[b ^ 1]);
+    for (size_t k = 0; k < count; ++k) {
+      const Run& run = runs[b][k];
+      MemSeries* s = run.s;
+      if (s == nullptr) {
+        out.unknown_refs += run.end - run.begin;
+        continue;
+      }
+      std::lock_guard lock(s->mu);
+      for (size_t i = run.begin; i < run.end; ++i) {
+        const SampleRecord& r = samples[i];
+        if (s->Appendable(r.t, r.v) != Appendability::kOk) {
+          ++out.skipped;
+          continue;
+        }
+        absl::Status st =
+            s->Append(r.t, r.v, seq, low, env, &depends_on, &new_chunks);
+        if (!st.ok()) {
+          if (err.ok()) err = std::move(st);
+          continue;
+        }
+        ++out.appended;
+        mint = std::min(mint, r.t);
+        maxt = std::max(maxt, r.t);
+      }
     }
-    std::lock_guard lock(s->mu);
-    if (s->Appendable(r.t, r.v) != Appendability::kOk) {
-      ++out.skipped;
-      continue;
-    }
-    absl::Status st =
-        s->Append(r.t, r.v, seq, low, env, &depends_on, &new_chunks);
-    if (!st.ok()) {
-      if (err.ok()) err = std::move(st);
-      continue;
-    }
-    ++out.appended;
-    mint = std::min(mint, r.t);
-    maxt = std::max(maxt, r.t);
+    count = next_count;
   }
   iso.EndCommit(seq, depends_on);
   reclaimer_->Unpin(epoch);

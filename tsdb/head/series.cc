@@ -70,6 +70,10 @@ absl::Status MemSeries::CutNewChunk(int64_t t, const ChunkEnv& env) {
   return absl::OkStatus();
 }
 
+// Every byte counts per series: malloc serves 161..176-byte requests with
+// 176 bytes (with its 8-byte header), so up to 168 costs nothing more.
+static_assert(sizeof(MemSeries) <= 168);
+
 absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
                                uint64_t low_watermark, const ChunkEnv& env,
                                uint64_t* depends_on, uint64_t* new_chunks) {
@@ -92,6 +96,12 @@ absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
     }
   }
   app_->Append(t, v);
+  {
+    const std::string_view bytes = open_->Bytes();
+    chunk_data_ = reinterpret_cast<uintptr_t>(bytes.data());
+    chunk_last_ =
+        static_cast<uint16_t>(std::min<size_t>(bytes.size() - 1, UINT16_MAX));
+  }
   ++open_count_;
   max_time_ = t;
   last_value_ = v;
@@ -124,7 +134,7 @@ size_t MemSeries::TruncateChunksBefore(int64_t mint) {
   if (cut_.empty() && cut_.capacity() > 0) {
     std::vector<CutChunk>().swap(cut_);
   }
-  first_chunk_id_ += removed;
+  first_chunk_id_ += static_cast<uint32_t>(removed);
   return removed;
 }
 
@@ -208,7 +218,7 @@ size_t MemSeries::DropAllChunks() {
   last_value_ = 0;
   last_value_known_ = true;
   next_at_ = std::numeric_limits<int64_t>::min();
-  first_chunk_id_ += removed;
+  first_chunk_id_ += static_cast<uint32_t>(removed);
   return removed;
 }
 

@@ -230,6 +230,19 @@ class MemSeries final {
   int64_t min_time() const;  // of the oldest chunk; INT64_MAX if none
   uint64_t appended() const { return appended_; }
 
+  // Addresses the next Append will touch outside this object (the chunk
+  // appender, the open chunk, the first and last bytes of its buffer), as
+  // of the last append; for prefetching only: they may be stale or null
+  // and must never be dereferenced. REQUIRES mu.
+  static constexpr int kNumAppendHints = 4;
+  void AppendHints(const void* out[kNumAppendHints]) const {
+    out[0] = app_.get();
+    out[1] = open_.get();
+    // The sample count header is rewritten with each append.
+    out[2] = reinterpret_cast<const void*>(chunk_data_);
+    out[3] = reinterpret_cast<const void*>(chunk_data_ + chunk_last_);
+  }
+
   // (pending, deleted, ooo: declared next to mu, above, so that they share
   // its 8 bytes and the pointer adds none.)
   // Heap bytes held by this series (estimate).
@@ -261,14 +274,22 @@ class MemSeries final {
 
   uint32_t open_count_ = 0;       // samples in open_
   bool last_value_known_ = true;  // false after AttachMappedChunks
+  // Offset of the open chunk's last byte at the last Append, saturated (a
+  // hint only; here it fills padding).
+  uint16_t chunk_last_ = 0;
+  // 32 bits: chunk ids have 24 (HeadChunkRef); this keeps MemSeries at 168
+  // bytes, which malloc rounds to 176 (the size it had before chunk_data_).
+  uint32_t first_chunk_id_ = 0;
   int64_t max_time_ = std::numeric_limits<int64_t>::min();
   double last_value_ = 0;
   int64_t next_at_ = std::numeric_limits<int64_t>::min();
   int64_t open_min_time_ = 0;
   uint64_t appended_ = 0;  // samples ever appended
-  uint64_t first_chunk_id_ = 0;
   std::unique_ptr<chunkenc::Chunk> open_;
   std::unique_ptr<chunkenc::ChunkAppender> app_;
+  // Address of the open chunk's bytes at the last Append: a prefetch hint
+  // only (may be stale; an integer, so it is never used as a pointer).
+  uintptr_t chunk_data_ = 0;
   std::vector<CutChunk> cut_;
   absl::InlinedVector<TxEntry, 1> tx_;
 };

@@ -1,7 +1,10 @@
 #include "tsdb/head/series.h"
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -97,6 +100,30 @@ TEST_F(SeriesTest, ChunksNeverCrossAlignedBoundaries) {
               RangeForTimestamp(c.max_time, 2 * kHour))
         << c.min_time << ".." << c.max_time;
   }
+}
+
+// Commit prefetches what AppendHints names; stale hints would only cost
+// time, so check that they follow the open chunk, across growth and cuts.
+TEST_F(SeriesTest, AppendHintsFollowTheOpenChunk) {
+  auto hints = [&] {
+    std::vector<const void*> out(MemSeries::kNumAppendHints);
+    std::lock_guard lock(series_.mu);
+    series_.AppendHints(out.data());
+    return out;
+  };
+  for (int i = 0; i < 300; ++i) {
+    // Noisy values: the chunk grows past its first buffer.
+    Append(int64_t{i} * 15000, std::sin(i) * 1e6);
+    const std::vector<const void*> h = hints();
+    const std::vector<ChunkView> chunks = Chunks();
+    std::lock_guard lock(series_.mu);
+    ASSERT_EQ(h[1], series_.open_chunk()) << i;
+    ASSERT_NE(h[0], nullptr) << i;
+    const std::string_view bytes = chunks.back().bytes;
+    ASSERT_EQ(h[2], bytes.data()) << i;
+    ASSERT_EQ(h[3], bytes.data() + bytes.size() - 1) << i;
+  }
+  EXPECT_GT(Chunks().size(), 1u);  // cuts happened
 }
 
 TEST_F(SeriesTest, HardCutAt240Samples) {

@@ -71,6 +71,27 @@ TEST_F(StripeSeriesTest, InsertLookupCollect) {
   EXPECT_EQ(ss.GetByRef(1), nullptr);
 }
 
+// A prefetch hint is safe for any ref: empty stripes, absent refs, refs of
+// collected series (tombstones), and lookups still find what they should.
+TEST_F(StripeSeriesTest, PrefetchByRefIsSafeForAnyRef) {
+  StripeSeries ss(4, &reclaimer_);
+  for (SeriesRef r : {SeriesRef{0}, SeriesRef{1}, ~SeriesRef{0}}) {
+    ss.PrefetchByRef(r);  // no tables yet
+  }
+  std::vector<std::unique_ptr<MemSeries>> owned;
+  for (SeriesRef r = 1; r <= 300; ++r) {
+    owned.push_back(NewSeries(r, r));
+    ss.InsertByRef(owned.back().get());
+  }
+  ss.Collect([](MemSeries& s) { return s.ref() % 2 == 0; });
+  for (SeriesRef r = 0; r <= 400; ++r) {
+    ss.PrefetchByRef(r);
+    ss.PrefetchByRef(r << 40);
+    ASSERT_EQ(ss.GetByRef(r) != nullptr, r >= 1 && r <= 300 && r % 2 == 1) << r;
+  }
+  ss.TakeAll();
+}
+
 // Lock-free lookups racing inserts (with table growth) and deletions.
 TEST_F(StripeSeriesTest, ConcurrentLookupsDuringGrowthAndCollection) {
   StripeSeries ss(8, &reclaimer_);

@@ -180,8 +180,51 @@ absl::Status DecodeSamples(std::string_view rec, std::vector<RefSample>* out) {
   if (d.Remaining() == 0) return absl::OkStatus();
   const uint64_t base_ref = d.BE64();
   const uint64_t base_t = d.BE64();
-  // Each row takes at least 10 bytes.
-  out->reserve(out->size() + d.Remaining() / 10);
+  // Fast path: while a longest row (two 10-byte varints and 8 bytes) fits,
+  // decode without bounds checks straight into `out` (sized for the most
+  // rows the bytes can hold: each takes at least 10, and cut back after);
+  // the checked loop below does the rest and reports any error at its
+  // exact offset.
+  const size_t first = out->size();
+  out->resize(first + d.Remaining() / 10);
+  RefSample* dst = out->data() + first;
+  const uint8_t* p = d.Position();
+  const uint8_t* const end = p + d.Remaining();
+  while (end - p >= 2 * kMaxVarintLen64 + 8) {
+    const uint8_t* const row = p;
+    uint64_t u1, u2;
+    if (p[0] < 0x80) {
+      u1 = *p++;
+    } else if (p[1] < 0x80) {
+      u1 = (p[0] & 0x7fu) | (uint64_t{p[1]} << 7);
+      p += 2;
+    } else {
+      const int n = DecodeUvarint(p, kMaxVarintLen64, &u1);
+      if (n <= 0) break;
+      p += n;
+    }
+    if (p[0] < 0x80) {
+      u2 = *p++;
+    } else if (p[1] < 0x80) {
+      u2 = (p[0] & 0x7fu) | (uint64_t{p[1]} << 7);
+      p += 2;
+    } else {
+      const int n = DecodeUvarint(p, kMaxVarintLen64, &u2);
+      if (n <= 0) {
+        p = row;
+        break;
+      }
+      p += n;
+    }
+    dst->ref = base_ref + static_cast<uint64_t>(ZigZagDecode(u1));
+    dst->t =
+        static_cast<int64_t>(base_t + static_cast<uint64_t>(ZigZagDecode(u2)));
+    dst->v = BitsDouble(GetBE64(p));
+    ++dst;
+    p += 8;
+  }
+  out->resize(static_cast<size_t>(dst - out->data()));
+  d.Skip(static_cast<size_t>(p - d.Position()));
   while (d.ok() && d.Remaining() > 0) {
     const int64_t dref = d.Varint();
     const int64_t dt = d.Varint();

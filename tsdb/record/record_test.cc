@@ -1,10 +1,13 @@
 #include "tsdb/record/record.h"
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tsdb/base/coding.h"
 
 namespace tsdb::record {
 namespace {
@@ -159,6 +162,88 @@ TEST(RecordTest, SamplesRoundTripExtremes) {
   }
   EXPECT_TRUE(std::isnan(got[0].v));
   EXPECT_EQ(got[1].v, INFINITY);
+}
+
+// The checked, row-by-row decoding DecodeSamples had before its unchecked
+// fast path: the fast path must give the same samples, and the same error
+// (message and offset) on every truncation and corruption.
+absl::Status ReferenceDecodeSamples(std::string_view rec,
+                                    std::vector<RefSample>* out) {
+  Decbuf d(rec);
+  const uint8_t t = d.Byte();
+  if (!d.ok()) return absl::DataLossError("empty record");
+  if (t != static_cast<uint8_t>(RecordType::kSamples)) {
+    return absl::InvalidArgumentError("type");
+  }
+  if (d.Remaining() == 0) return absl::OkStatus();
+  const uint64_t base_ref = d.BE64();
+  const uint64_t base_t = d.BE64();
+  while (d.ok() && d.Remaining() > 0) {
+    const int64_t dref = d.Varint();
+    const int64_t dt = d.Varint();
+    const uint64_t bits = d.BE64();
+    if (!d.ok()) break;
+    double v;
+    std::memcpy(&v, &bits, sizeof(v));
+    out->push_back(RefSample{base_ref + static_cast<uint64_t>(dref),
+                             static_cast<int64_t>(base_t + dt), v});
+  }
+  if (!d.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("decode samples record: ", d.status().message()));
+  }
+  if (d.Remaining() > 0) {
+    return absl::DataLossError(absl::StrCat(
+        "decode samples record: unexpected ", d.Remaining(), " bytes left"));
+  }
+  return absl::OkStatus();
+}
+
+TEST(RecordTest, SamplesFastPathMatchesCheckedDecoding) {
+  // Deltas of 1 to 10 varint bytes, both signs.
+  std::vector<RefSample> in;
+  uint64_t x = 12345;
+  for (int i = 0; i < 400; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const int shift = static_cast<int>(x >> 58);  // 0..63
+    const int64_t d = static_cast<int64_t>(x >> shift) * ((x & 1) ? -1 : 1);
+    in.push_back(RefSample{static_cast<uint64_t>(1000 + d % 70000 * (i % 3)),
+                           1700000000000 + d, static_cast<double>(d) / 3});
+  }
+  std::string rec;
+  EncodeSamples(in, &rec);
+  std::vector<RefSample> got, want;
+  ASSERT_TRUE(DecodeSamples(rec, &got).ok());
+  ASSERT_TRUE(ReferenceDecodeSamples(rec, &want).ok());
+  ASSERT_EQ(got.size(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(got[i].ref, in[i].ref) << i;
+    EXPECT_EQ(got[i].t, in[i].t) << i;
+    EXPECT_EQ(got[i].v, in[i].v) << i;
+  }
+  // Every truncation, and every byte set to 0xff (a varint that never
+  // ends, or runs 10+ bytes): the same outcome as the checked decoding.
+  auto same = [](const std::string& r, const std::string& what) {
+    std::vector<RefSample> a, b;
+    const absl::Status sa = DecodeSamples(r, &a);
+    const absl::Status sb = ReferenceDecodeSamples(r, &b);
+    EXPECT_EQ(sa, sb) << what;
+    if (sa.ok()) {
+      ASSERT_EQ(a.size(), b.size()) << what;
+      for (size_t i = 0; i < a.size(); ++i) {
+        ASSERT_EQ(a[i].ref, b[i].ref) << what;
+        ASSERT_EQ(a[i].t, b[i].t) << what;
+      }
+    }
+  };
+  for (size_t n = 1; n < rec.size(); ++n) same(rec.substr(0, n), "cut");
+  for (size_t i = 17; i < rec.size(); ++i) {
+    std::string r = rec;
+    r[i] = '\xff';
+    same(r, absl::StrCat("0xff at ", i));
+    for (size_t j = i + 1; j < std::min(r.size(), i + 11); ++j) r[j] = '\x80';
+    same(r, absl::StrCat("long varint at ", i));
+  }
 }
 
 }  // namespace

@@ -35,6 +35,13 @@ absl::StatusOr<std::vector<SegmentFile>> SegmentsInDir(io::FileSystem* fs,
 Reader::Reader(io::FileSystem* fs, std::vector<SegmentFile> segments)
     : fs_(fs), segments_(std::move(segments)) {}
 
+Reader::Reader(io::FileSystem* fs, SegmentFile segment, uint64_t end,
+               bool skip_continuation)
+    : fs_(fs),
+      segments_({std::move(segment)}),
+      range_end_(end),
+      skip_pending_(skip_continuation) {}
+
 bool Reader::OpenNextSegment() {
   file_.reset();
   if (next_segment_ >= segments_.size()) return false;
@@ -53,6 +60,7 @@ bool Reader::OpenNextSegment() {
   file_size_ = *size;
   pos_ = std::min(seg_->start_offset, file_size_);
   good_end_ = pos_;
+  range_start_ = pos_;
   chunk_ = {};
   chunk_off_ = 0;
   in_record_ = false;
@@ -63,8 +71,18 @@ bool Reader::LoadPage(uint64_t page_start, uint64_t page_end) {
   if (page_start >= chunk_off_ && page_end <= chunk_off_ + chunk_.size()) {
     return true;
   }
-  const uint64_t n = std::min(kChunkSize, file_size_ - page_start);
-  scratch_.resize(n);
+  uint64_t n = std::min(kChunkSize, file_size_ - page_start);
+  if (range_end_ != UINT64_MAX) {
+    // Range mode: read the range, then the record running past its end a
+    // few pages at a time.
+    const uint64_t want =
+        page_start < range_end_
+            ? std::max(kPageSize, (range_end_ - page_start + kPageSize - 1) /
+                                      kPageSize * kPageSize)
+            : 4 * kPageSize;
+    n = std::min(n, want);
+  }
+  if (scratch_.size() < n) scratch_.resize(n);
   std::string_view got;
   absl::Status s = file_->Read(page_start, n, scratch_.data(), &got);
   if (!s.ok()) {
@@ -95,11 +113,57 @@ bool Reader::Corrupt(uint64_t offset, std::string reason) {
   return false;
 }
 
+bool Reader::SkipContinuation() {
+  while (pos_ < file_size_ && pos_ < range_end_) {
+    const uint64_t page_start = pos_ - pos_ % kPageSize;
+    const uint64_t page_end = std::min(page_start + kPageSize, file_size_);
+    if (!LoadPage(page_start, page_end)) return false;
+    const uint8_t* page =
+        reinterpret_cast<const uint8_t*>(chunk_.data()) + (pos_ - chunk_off_);
+    const uint64_t left = page_end - pos_;
+    const uint8_t type = page[0] & kTypeMask;
+    if (type != kMiddle && type != kLast) break;
+    if (left < kFragmentHeaderSize ||
+        GetBE16(page + 1) > left - kFragmentHeaderSize) {
+      // Not a fragment chain a whole-log reader could follow; the caller
+      // reads sequentially instead.
+      status_ = absl::DataLossError(
+          absl::StrCat("segment ", seg_->path, ": bad fragment at ", pos_,
+                       " while looking for the first record of a range"));
+      return false;
+    }
+    pos_ += kFragmentHeaderSize + GetBE16(page + 1);
+  }
+  good_end_ = pos_;
+  range_start_ = pos_;
+  return true;
+}
+
+bool Reader::Decompress(const char* data, size_t len) {
+  if (len == 0) {
+    view_ = {};
+    return true;
+  }
+  size_t n = 0;
+  if (!snappy::GetUncompressedLength(data, len, &n)) return false;
+  if (n > decompressed_cap_ || decompressed_ == nullptr) {
+    decompressed_cap_ = std::max<size_t>({n, 2 * decompressed_cap_, 1 << 16});
+    decompressed_ = std::make_unique<char[]>(decompressed_cap_);
+  }
+  if (!snappy::RawUncompress(data, len, decompressed_.get())) return false;
+  view_ = std::string_view(decompressed_.get(), n);
+  return true;
+}
+
 bool Reader::Next() {
   if (!status_.ok()) return false;
   while (true) {
     if (file_ == nullptr) {
       if (!OpenNextSegment()) return false;
+      if (skip_pending_) {
+        skip_pending_ = false;
+        if (!SkipContinuation()) return false;
+      }
     }
     if (pos_ >= file_size_) {
       if (in_record_) {
@@ -108,6 +172,7 @@ bool Reader::Next() {
       file_.reset();
       continue;
     }
+    if (!in_record_ && pos_ >= range_end_) return false;
     const uint64_t page_start = pos_ - pos_ % kPageSize;
     const uint64_t page_end = std::min(page_start + kPageSize, file_size_);
     if (!LoadPage(page_start, page_end)) return false;
@@ -140,7 +205,8 @@ bool Reader::Next() {
       }
       return Corrupt(pos_, absl::StrCat("invalid fragment size ", len));
     }
-    const uint8_t* data = page + kFragmentHeaderSize;
+    const char* data =
+        reinterpret_cast<const char*>(page + kFragmentHeaderSize);
     const uint32_t got_crc = crc32c::Value(data, len);
     if (got_crc != crc) {
       return Corrupt(pos_,
@@ -155,8 +221,22 @@ bool Reader::Next() {
           return Corrupt(pos_, type == kFull ? "unexpected full record"
                                              : "unexpected first record");
         }
-        in_record_ = true;
         record_start_ = pos_;
+        if (type == kFull) {
+          // One fragment: decoded straight from the read buffer.
+          pos_ += kFragmentHeaderSize + len;
+          if (!compressed) {
+            view_ = std::string_view(data, len);
+          } else if (!Decompress(data, len)) {
+            return Corrupt(record_start_, "invalid snappy data");
+          }
+          good_end_ = pos_;
+          cur_segment_ = seg_->index;
+          cur_position_ = next_segment_ - 1;
+          cur_offset_ = record_start_;
+          return true;
+        }
+        in_record_ = true;
         record_compressed_ = compressed;
         record_.clear();
         compressed_.clear();
@@ -174,20 +254,17 @@ bool Reader::Next() {
       default:
         return Corrupt(pos_, absl::StrCat("unexpected record type ", type));
     }
-    (compressed ? compressed_ : record_)
-        .append(reinterpret_cast<const char*>(data), len);
+    (compressed ? compressed_ : record_).append(data, len);
     pos_ += kFragmentHeaderSize + len;
     if (type == kFirst || type == kMiddle) continue;
 
     in_record_ = false;
     if (record_compressed_) {
-      record_.clear();
-      if (!compressed_.empty() &&
-          !snappy::Uncompress(compressed_.data(), compressed_.size(),
-                              &record_)) {
-        const uint64_t start = record_start_;
-        return Corrupt(start, "invalid snappy data");
+      if (!Decompress(compressed_.data(), compressed_.size())) {
+        return Corrupt(record_start_, "invalid snappy data");
       }
+    } else {
+      view_ = record_;
     }
     good_end_ = pos_;
     cur_segment_ = seg_->index;

@@ -16,6 +16,20 @@
 //   while (r.Next()) Use(r.record());
 //   if (!r.status().ok()) ... r.corruption()->segment, ->offset ...
 //
+// Range mode (the parallel replay, tsdb/wal/replay.cc): a Reader over ONE
+// segment that starts at a page boundary `begin` inside it, first skips the
+// middle/last fragments there (the tail of a record that started earlier;
+// their CRCs are not checked: the range before reads them), and returns the
+// records that START before `end`, each read to its end even past `end`.
+// range_start() is where the first record (or padding) was found; cursor()
+// is where reading stopped. A record is returned exactly as a Reader over the
+// whole log would return it iff range_start() is where that Reader stands
+// after the previous range's records; the caller checks that.
+//
+// Full (single-fragment) records are not copied: an uncompressed one is a
+// view of the read buffer, a compressed one is decompressed straight from
+// it into a reused buffer.
+//
 // Ownership: `fs` must outlive the Reader. record() points into the reader
 // and is valid until the next call to Next().
 // Thread safety: one thread at a time.
@@ -61,6 +75,12 @@ absl::StatusOr<std::vector<SegmentFile>> SegmentsInDir(io::FileSystem* fs,
 class Reader final {
  public:
   Reader(io::FileSystem* fs, std::vector<SegmentFile> segments);
+  // Range mode (see above): `segment.start_offset` is the range's begin;
+  // with `skip_continuation` (any range but a segment's first) the leading
+  // middle/last fragments are skipped. Next() returns false with status()
+  // OK once no record starts before `end`.
+  Reader(io::FileSystem* fs, SegmentFile segment, uint64_t end,
+         bool skip_continuation);
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
@@ -68,7 +88,7 @@ class Reader final {
   bool Next();
 
   // The current record (decompressed).
-  std::string_view record() const { return record_; }
+  std::string_view record() const { return view_; }
   // Segment index and byte offset where the current record starts.
   int segment() const { return cur_segment_; }
   uint64_t offset() const { return cur_offset_; }
@@ -76,6 +96,11 @@ class Reader final {
   uint64_t record_end() const { return good_end_; }
   // Position in the constructor's `segments` of the current record's segment.
   size_t segment_position() const { return cur_position_; }
+  // Range mode: where the first record (or padding) after the skipped
+  // fragments starts (valid once Next() was called), and the byte offset
+  // in the segment where reading stopped (or is).
+  uint64_t range_start() const { return range_start_; }
+  uint64_t cursor() const { return pos_; }
 
   // OK, DataLoss at corruption, or the I/O error that stopped the reader.
   const absl::Status& status() const { return status_; }
@@ -86,6 +111,8 @@ class Reader final {
   bool OpenNextSegment();
   bool LoadPage(uint64_t page_start, uint64_t page_end);
   bool Corrupt(uint64_t offset, std::string reason);
+  bool SkipContinuation();
+  bool Decompress(const char* data, size_t len);
 
   io::FileSystem* const fs_;
   const std::vector<SegmentFile> segments_;
@@ -101,8 +128,16 @@ class Reader final {
   std::string_view chunk_;  // file bytes [chunk_off_, chunk_off_ + size)
   uint64_t chunk_off_ = 0;
 
-  std::string record_;
+  // Range mode.
+  uint64_t range_end_ = UINT64_MAX;
+  bool skip_pending_ = false;
+  uint64_t range_start_ = 0;
+
+  std::string_view view_;  // the current record
+  std::string record_;     // a multi-fragment uncompressed record
   std::string compressed_;
+  std::unique_ptr<char[]> decompressed_;
+  size_t decompressed_cap_ = 0;
   bool in_record_ = false;
   bool record_compressed_ = false;
   uint64_t record_start_ = 0;

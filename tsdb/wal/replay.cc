@@ -1,6 +1,7 @@
 #include "tsdb/wal/replay.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -12,7 +13,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "tsdb/base/bounded_queue.h"
 #include "tsdb/base/status_macros.h"
 #include "tsdb/wal/framing.h"
 #include "tsdb/wal/reader.h"
@@ -20,60 +23,12 @@
 namespace tsdb::wal {
 namespace {
 
-// A closable bounded FIFO between two threads.
-template <typename T>
-class BoundedQueue {
- public:
-  explicit BoundedQueue(size_t cap) : cap_(cap) {}
-  // False if the queue was closed (the item is dropped).
-  bool Push(T item) {
-    std::unique_lock<std::mutex> l(mu_);
-    not_full_.wait(l, [&] { return closed_ || q_.size() < cap_; });
-    if (closed_) return false;
-    q_.push_back(std::move(item));
-    not_empty_.notify_one();
-    return true;
-  }
-  // Empty optional once closed and drained.
-  std::optional<T> Pop() {
-    std::unique_lock<std::mutex> l(mu_);
-    not_empty_.wait(l, [&] { return closed_ || !q_.empty(); });
-    if (q_.empty()) return std::nullopt;
-    T item = std::move(q_.front());
-    q_.pop_front();
-    not_full_.notify_one();
-    return item;
-  }
-  void Close() {
-    std::lock_guard<std::mutex> l(mu_);
-    closed_ = true;
-    not_full_.notify_all();
-    not_empty_.notify_all();
-  }
-
- private:
-  const size_t cap_;
-  std::mutex mu_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<T> q_;
-  bool closed_ = false;
-};
-
 // Work for one shard: samples, or (reset_ref != 0) a duplicate-series reset
 // (reset_wal_ref: the repeated record's own ref).
 struct ShardWork {
   std::vector<record::RefSample> samples;
   uint64_t reset_ref = 0;
   uint64_t reset_wal_ref = 0;
-};
-
-struct Decoded {
-  record::RecordType type = record::RecordType::kUnknown;
-  int segment = -1;
-  bool from_checkpoint = false;
-  std::vector<record::RefSeries> series;
-  std::vector<record::RefSample> samples;
-  std::vector<record::Stone> stones;
 };
 
 // The first error of any thread; later ones are dropped.
@@ -107,7 +62,27 @@ std::string LabelsKey(const labels::Labels& ls) {
   return k;
 }
 
-constexpr size_t kShardFlushSamples = 4096;
+// A label set's key with its hash, both computed by the decoder threads so
+// that the applier (serial) only probes its map.
+struct SeriesKey {
+  std::string key;
+  size_t hash = 0;
+  static SeriesKey Of(const labels::Labels& ls) {
+    SeriesKey k;
+    k.key = LabelsKey(ls);
+    k.hash = absl::Hash<std::string>{}(k.key);
+    return k;
+  }
+  bool operator==(const SeriesKey& o) const { return key == o.key; }
+};
+struct SeriesKeyHash {
+  size_t operator()(const SeriesKey& k) const { return k.hash; }
+};
+
+// Samples per OnSamples call. Large, so that a batch spans several scrapes
+// of each series and the visitor can group them by series (HeadVisitor
+// does: one visit per series per batch instead of one per sample).
+constexpr size_t kShardFlushSamples = size_t{1} << 19;
 
 // WAL ref -> head ref, looked up once per sample. Refs count up from 1, so
 // below kDenseLimit they index a flat array (one access into ~8 bytes per
@@ -153,6 +128,89 @@ class RefMap {
   absl::flat_hash_map<uint64_t, uint64_t> sparse_;
 };
 
+// One range of one input: the records that start in [begin, end) of
+// inputs[position] (end == UINT64_MAX: to the end of the file).
+struct RangeTask {
+  size_t position = 0;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  bool skip = false;  // not the segment's first range
+};
+
+// A decoded record of a range: its payload is [first, first + count) of the
+// range's vector for its type.
+struct RangeRecord {
+  record::RecordType type = record::RecordType::kUnknown;
+  uint32_t first = 0;
+  uint32_t count = 0;
+  uint64_t end = 0;  // byte offset just past its last fragment
+};
+
+// What a decoder made of one range. Reused from range to range.
+struct RangeOut {
+  bool ok = false;      // no problem at all; else the range is read again
+  uint64_t start = 0;   // Reader::range_start()
+  uint64_t cursor = 0;  // Reader::cursor() at the end
+  std::vector<RangeRecord> recs;
+  std::vector<record::RefSeries> series;
+  std::vector<SeriesKey> series_keys;  // of `series`, index for index
+  std::vector<record::RefSample> samples;
+  std::vector<record::Stone> stones;
+};
+
+template <typename T>
+uint32_t Count(const std::vector<T>& v, uint32_t first) {
+  return static_cast<uint32_t>(v.size()) - first;
+}
+
+void DecodeRange(io::FileSystem* fs, const SegmentFile& seg,
+                 const RangeTask& task, RangeOut* out) {
+  out->ok = false;
+  out->recs.clear();
+  out->series.clear();
+  out->series_keys.clear();
+  out->samples.clear();
+  out->stones.clear();
+  SegmentFile s = seg;
+  s.start_offset = task.begin;
+  Reader r(fs, std::move(s), task.end, task.skip);
+  while (r.Next()) {
+    const std::string_view rec = r.record();
+    RangeRecord rr;
+    rr.type = record::Type(rec);
+    rr.end = r.record_end();
+    absl::Status st;
+    switch (rr.type) {
+      case record::RecordType::kSeries:
+        rr.first = static_cast<uint32_t>(out->series.size());
+        st = record::DecodeSeries(rec, &out->series);
+        rr.count = Count(out->series, rr.first);
+        for (size_t i = rr.first; st.ok() && i < out->series.size(); ++i) {
+          out->series_keys.push_back(SeriesKey::Of(out->series[i].labels));
+        }
+        break;
+      case record::RecordType::kSamples:
+        rr.first = static_cast<uint32_t>(out->samples.size());
+        st = record::DecodeSamples(rec, &out->samples);
+        rr.count = Count(out->samples, rr.first);
+        break;
+      case record::RecordType::kTombstones:
+        rr.first = static_cast<uint32_t>(out->stones.size());
+        st = record::DecodeTombstones(rec, &out->stones);
+        rr.count = Count(out->stones, rr.first);
+        break;
+      default:
+        break;
+    }
+    if (!st.ok()) return;  // the sequential read reports it
+    out->recs.push_back(rr);
+  }
+  if (!r.status().ok()) return;
+  out->start = r.range_start();
+  out->cursor = r.cursor();
+  out->ok = true;
+}
+
 }  // namespace
 
 absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
@@ -192,72 +250,20 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   inputs.insert(inputs.end(), segs.begin(), segs.end());
 
   FirstError error;
-  // Where reading stopped early (corruption); set by the decoder before it
-  // closes `decoded`, read after joining it. Unlike `error`, everything
-  // decoded before it is still applied.
+  // Where reading stopped early (corruption). Unlike `error`, everything
+  // before it is still applied.
   absl::Status read_status;
   std::optional<Corruption> corrupt_at;
-  BoundedQueue<Decoded> decoded(256);
   std::vector<std::unique_ptr<BoundedQueue<ShardWork>>> shard_queues;
   for (int i = 0; i < workers; ++i) {
-    shard_queues.push_back(std::make_unique<BoundedQueue<ShardWork>>(64));
+    shard_queues.push_back(std::make_unique<BoundedQueue<ShardWork>>(1));
   }
-  std::atomic<int64_t> skipped_counts[256] = {};
+  std::array<int64_t, 256> skipped_counts = {};
 
-  // Decoder: read, check and decode records in log order.
-  std::thread decoder([&] {
-    Reader reader(fs, inputs);
-    // End of the last record read in the current segment: where repair cuts
-    // when the next record's payload does not decode.
-    size_t prev_position = SIZE_MAX;
-    uint64_t prev_end = 0;
-    while (!error.failed() && reader.Next()) {
-      const std::string_view rec = reader.record();
-      Decoded d;
-      d.type = record::Type(rec);
-      d.segment = reader.segment();
-      d.from_checkpoint = reader.segment_position() < checkpoint_segments;
-      absl::Status s;
-      switch (d.type) {
-        case record::RecordType::kSeries:
-          s = record::DecodeSeries(rec, &d.series);
-          break;
-        case record::RecordType::kSamples:
-          s = record::DecodeSamples(rec, &d.samples);
-          break;
-        case record::RecordType::kTombstones:
-          s = record::DecodeTombstones(rec, &d.stones);
-          break;
-        default:
-          skipped_counts[static_cast<uint8_t>(d.type)].fetch_add(
-              1, std::memory_order_relaxed);
-          break;
-      }
-      const size_t position = reader.segment_position();
-      if (position != prev_position) prev_end = inputs[position].start_offset;
-      if (!s.ok()) {
-        read_status = absl::DataLossError(
-            absl::StrCat("segment ", reader.segment(), " offset ",
-                         reader.offset(), ": ", s.message()));
-        Corruption c;
-        c.segment = reader.segment();
-        c.path = inputs[position].path;
-        c.offset = reader.offset();
-        c.good_end = prev_end;
-        c.reason = std::string(s.message());
-        corrupt_at = std::move(c);
-        break;
-      }
-      prev_position = position;
-      prev_end = reader.record_end();
-      if (!decoded.Push(std::move(d))) break;
-    }
-    if (read_status.ok() && !reader.status().ok()) {
-      read_status = reader.status();
-      corrupt_at = reader.corruption();
-    }
-    decoded.Close();
-  });
+  // Emptied sample buffers, back from the workers (buffers are large; new
+  // ones would be page-faulted in again and again).
+  std::mutex spare_mu;
+  std::vector<std::vector<record::RefSample>> spare;
 
   // Workers: apply samples per shard.
   std::vector<std::thread> threads;
@@ -276,22 +282,38 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
             applied_samples.fetch_add(work->samples.size(),
                                       std::memory_order_relaxed);
           }
+          std::lock_guard<std::mutex> l(spare_mu);
+          spare.push_back(std::move(work->samples));
         }
         if (!s.ok()) error.Set(s);
       }
     });
   }
 
-  // Applier: series and tombstones in order, sample dispatch.
+  // Applier (this thread): series and tombstones in order, sample dispatch.
   RefMap ref_map;  // wal ref -> head ref
-  absl::flat_hash_map<std::string, uint64_t> by_labels;
+  absl::flat_hash_map<SeriesKey, uint64_t, SeriesKeyHash> by_labels;
   for (uint64_t ref : options.existing_refs) ref_map.Insert(ref, ref);
+  // Per shard: the samples of the next OnSamples call, pending[i][0,
+  // filled[i]) (appending is a plain store; the vector grows by doubling up
+  // to kShardFlushSamples elements, and buffers coming back keep theirs).
   std::vector<std::vector<record::RefSample>> pending(workers);
+  std::vector<size_t> filled(workers, 0);
+  for (auto& p : pending) p.resize(1024);
   auto flush_shard = [&](int i) {
-    if (pending[i].empty()) return;
+    if (filled[i] == 0) return;
     ShardWork work;
+    pending[i].resize(filled[i]);
     work.samples.swap(pending[i]);
-    pending[i].reserve(kShardFlushSamples);
+    filled[i] = 0;
+    {
+      std::lock_guard<std::mutex> l(spare_mu);
+      if (!spare.empty()) {
+        pending[i] = std::move(spare.back());
+        spare.pop_back();
+      }
+    }
+    if (pending[i].empty()) pending[i].resize(1024);
     shard_queues[i]->Push(std::move(work));
   };
   int progress_segment = -2;
@@ -306,83 +328,323 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
                        " maxSegment=", stats.last_segment));
     }
   };
-  std::vector<record::RefSeries> fresh;
-  while (std::optional<Decoded> d = decoded.Pop()) {
-    if (error.failed()) continue;  // drain so the decoder can exit
-    if (d->segment != progress_segment ||
-        d->from_checkpoint != progress_checkpoint) {
+  // Called for every record, before applying it.
+  auto note_record = [&](size_t position) {
+    const int segment = inputs[position].index;
+    const bool from_checkpoint = position < checkpoint_segments;
+    if (segment != progress_segment || from_checkpoint != progress_checkpoint) {
       log_progress();
-      progress_segment = d->segment;
-      progress_checkpoint = d->from_checkpoint;
+      progress_segment = segment;
+      progress_checkpoint = from_checkpoint;
     }
     ++stats.records;
-    absl::Status s;
-    switch (d->type) {
-      case record::RecordType::kSeries: {
-        fresh.clear();
-        for (record::RefSeries& rs : d->series) {
-          stats.max_series_ref = std::max<int64_t>(
-              stats.max_series_ref, static_cast<int64_t>(rs.ref));
-          std::string key = LabelsKey(rs.labels);
-          if (options.existing_ref_of && !by_labels.contains(key)) {
-            // A series restored before the replay owns these labels.
-            if (const uint64_t e = options.existing_ref_of(rs.labels)) {
-              by_labels.emplace(key, e);
-            }
-          }
-          auto [it, inserted] = by_labels.try_emplace(std::move(key), rs.ref);
-          if (!inserted && it->second != rs.ref) {
-            ref_map.Set(rs.ref, it->second);
-            ++stats.duplicate_series;
-            // Earlier samples of the series go first, then the reset.
-            const int shard = static_cast<int>(it->second % workers);
-            flush_shard(shard);
-            ShardWork reset;
-            reset.reset_ref = it->second;
-            reset.reset_wal_ref = rs.ref;
-            shard_queues[shard]->Push(std::move(reset));
-            continue;
-          }
-          if (!ref_map.Insert(rs.ref, rs.ref)) continue;
-          fresh.push_back(std::move(rs));
+  };
+  std::vector<record::RefSeries> fresh;
+  // `keys`: SeriesKey::Of each series' labels, or null.
+  auto apply_series = [&](record::RefSeries* begin, record::RefSeries* end,
+                          SeriesKey* keys) -> absl::Status {
+    fresh.clear();
+    for (record::RefSeries* it_rs = begin; it_rs != end; ++it_rs) {
+      record::RefSeries& rs = *it_rs;
+      stats.max_series_ref =
+          std::max<int64_t>(stats.max_series_ref, static_cast<int64_t>(rs.ref));
+      SeriesKey key = keys != nullptr ? std::move(keys[it_rs - begin])
+                                      : SeriesKey::Of(rs.labels);
+      if (options.existing_ref_of && !by_labels.contains(key)) {
+        // A series restored before the replay owns these labels.
+        if (const uint64_t e = options.existing_ref_of(rs.labels)) {
+          by_labels.emplace(key, e);
         }
-        stats.series += fresh.size();
-        if (!fresh.empty()) s = visitor->OnSeries(fresh);
+      }
+      auto [it, inserted] = by_labels.try_emplace(std::move(key), rs.ref);
+      if (!inserted && it->second != rs.ref) {
+        ref_map.Set(rs.ref, it->second);
+        ++stats.duplicate_series;
+        // Earlier samples of the series go first, then the reset.
+        const int shard = static_cast<int>(it->second % workers);
+        flush_shard(shard);
+        ShardWork reset;
+        reset.reset_ref = it->second;
+        reset.reset_wal_ref = rs.ref;
+        shard_queues[shard]->Push(std::move(reset));
+        continue;
+      }
+      if (!ref_map.Insert(rs.ref, rs.ref)) continue;
+      fresh.push_back(std::move(rs));
+    }
+    stats.series += fresh.size();
+    if (fresh.empty()) return absl::OkStatus();
+    return visitor->OnSeries(fresh);
+  };
+  auto apply_samples = [&](const record::RefSample* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      record::RefSample smp = p[i];
+      if (!ref_map.Find(smp.ref, &smp.ref)) {
+        ++stats.unknown_ref_samples;
+        continue;
+      }
+      const int shard = workers == 1 ? 0 : static_cast<int>(smp.ref % workers);
+      std::vector<record::RefSample>& buf = pending[shard];
+      buf[filled[shard]] = smp;
+      if (++filled[shard] == buf.size()) {
+        if (buf.size() >= kShardFlushSamples) {
+          flush_shard(shard);
+        } else {
+          buf.resize(std::min(2 * buf.size(), kShardFlushSamples));
+        }
+      }
+    }
+  };
+  auto apply_stones = [&](std::vector<record::Stone> stones) {
+    for (record::Stone& st : stones) {
+      (void)ref_map.Find(st.ref, &st.ref);  // unknown: left as is
+    }
+    stats.tombstones += stones.size();
+    return visitor->OnTombstones(stones);
+  };
+
+  // One sequential Reader from byte `offset` of inputs[position] on (the
+  // whole log, or what follows the last range applied). `good_end`: the end
+  // of the last record applied in that segment (what a whole-log reader
+  // would report if the segment breaks before the next one).
+  auto read_sequentially = [&](size_t position, uint64_t offset,
+                               uint64_t good_end) {
+    std::vector<SegmentFile> rest(inputs.begin() + position, inputs.end());
+    if (rest.empty()) return;
+    const std::string first_path = rest.front().path;
+    rest.front().start_offset = offset;
+    Reader reader(fs, std::move(rest));
+    std::vector<record::RefSeries> series;
+    std::vector<record::RefSample> samples;
+    std::vector<record::Stone> stones;
+    // End of the last record read in the current segment: where repair
+    // cuts when the next record's payload does not decode.
+    size_t prev_position = SIZE_MAX;
+    uint64_t prev_end = 0;
+    while (!error.failed() && reader.Next()) {
+      const std::string_view rec = reader.record();
+      const size_t pos = position + reader.segment_position();
+      const record::RecordType type = record::Type(rec);
+      series.clear();
+      samples.clear();
+      stones.clear();
+      absl::Status s;
+      switch (type) {
+        case record::RecordType::kSeries:
+          s = record::DecodeSeries(rec, &series);
+          break;
+        case record::RecordType::kSamples:
+          s = record::DecodeSamples(rec, &samples);
+          break;
+        case record::RecordType::kTombstones:
+          s = record::DecodeTombstones(rec, &stones);
+          break;
+        default:
+          break;
+      }
+      if (pos != prev_position) {
+        prev_end = pos == position ? good_end : inputs[pos].start_offset;
+      }
+      if (!s.ok()) {
+        read_status = absl::DataLossError(
+            absl::StrCat("segment ", reader.segment(), " offset ",
+                         reader.offset(), ": ", s.message()));
+        Corruption c;
+        c.segment = reader.segment();
+        c.path = inputs[pos].path;
+        c.offset = reader.offset();
+        c.good_end = prev_end;
+        c.reason = std::string(s.message());
+        corrupt_at = std::move(c);
+        return;
+      }
+      prev_position = pos;
+      prev_end = reader.record_end();
+      note_record(pos);
+      switch (type) {
+        case record::RecordType::kSeries:
+          s = apply_series(series.data(), series.data() + series.size(),
+                           nullptr);
+          break;
+        case record::RecordType::kSamples:
+          apply_samples(samples.data(), samples.size());
+          break;
+        case record::RecordType::kTombstones:
+          s = apply_stones(std::move(stones));
+          stones = {};
+          break;
+        default:
+          ++skipped_counts[static_cast<uint8_t>(type)];
+          break;
+      }
+      if (!s.ok()) error.Set(s);
+    }
+    if (!error.failed() && !reader.status().ok()) {
+      read_status = reader.status();
+      corrupt_at = reader.corruption();
+      // The reader started at `offset`, not at the segment's last record.
+      if (corrupt_at.has_value() && corrupt_at->path == first_path &&
+          corrupt_at->good_end == offset) {
+        corrupt_at->good_end = good_end;
+        read_status = absl::DataLossError(absl::StrCat(
+            "corruption in segment ", corrupt_at->path, " at offset ",
+            corrupt_at->offset, ": ", corrupt_at->reason,
+            " (last complete record ends at ", corrupt_at->good_end, ")"));
+      }
+    }
+  };
+
+  // The ranges.
+  std::vector<RangeTask> tasks;
+  bool planned = options.parallel_decode && !inputs.empty();
+  const uint64_t range_bytes =
+      std::max<uint64_t>(1, (options.range_bytes == 0 ? uint64_t{128} << 10
+                                                      : options.range_bytes) +
+                                kPageSize - 1) /
+      kPageSize * kPageSize;
+  for (size_t p = 0; planned && p < inputs.size(); ++p) {
+    absl::StatusOr<uint64_t> size = fs->FileSize(inputs[p].path);
+    if (!size.ok()) {
+      planned = false;  // the sequential reader reports it
+      break;
+    }
+    RangeTask t;
+    t.position = p;
+    t.begin = std::min(inputs[p].start_offset, *size);
+    while (true) {
+      t.end = (t.begin / range_bytes + 1) * range_bytes;
+      if (t.end >= *size) t.end = UINT64_MAX;
+      tasks.push_back(t);
+      if (t.end == UINT64_MAX) break;
+      t.begin = t.end;
+      t.skip = true;
+    }
+  }
+
+  if (!planned) {
+    read_sequentially(0, inputs.empty() ? 0 : inputs[0].start_offset,
+                      inputs.empty() ? 0 : inputs[0].start_offset);
+  } else {
+    int decoders = options.decoders;
+    if (decoders <= 0) {
+      decoders = std::clamp<int>(
+          static_cast<int>(std::thread::hardware_concurrency()), 1, 8);
+    }
+    decoders = std::min<int>(decoders, static_cast<int>(tasks.size()));
+    const size_t window = 2 * static_cast<size_t>(decoders) + 2;
+    struct Slot {
+      RangeOut out;
+      bool done = false;
+    };
+    std::vector<Slot> slots(window);
+    std::mutex mu;
+    std::condition_variable decoder_cv, applier_cv;
+    size_t next_task = 0;  // guarded by mu
+    size_t consumed = 0;   // guarded by mu
+    bool stop = false;     // guarded by mu
+    std::vector<std::thread> decoder_threads;
+    for (int d = 0; d < decoders; ++d) {
+      decoder_threads.emplace_back([&] {
+        while (true) {
+          size_t t;
+          {
+            std::unique_lock<std::mutex> l(mu);
+            decoder_cv.wait(l, [&] {
+              return stop || next_task >= tasks.size() ||
+                     next_task < consumed + window;
+            });
+            if (stop || next_task >= tasks.size()) return;
+            t = next_task++;
+          }
+          // Slot t % window is free: the applier is done with task t - window.
+          DecodeRange(fs, inputs[tasks[t].position], tasks[t],
+                      &slots[t % window].out);
+          {
+            std::lock_guard<std::mutex> l(mu);
+            slots[t % window].done = true;
+          }
+          applier_cv.notify_one();
+        }
+      });
+    }
+    // Where the whole-log reader stands in the current segment, and the end
+    // of the last record applied there.
+    uint64_t cursor = 0, good_end = 0;
+    for (size_t t = 0; t < tasks.size() && !error.failed(); ++t) {
+      const RangeTask& task = tasks[t];
+      Slot& slot = slots[t % window];
+      {
+        std::unique_lock<std::mutex> l(mu);
+        applier_cv.wait(l, [&] { return slot.done; });
+      }
+      if (!task.skip) cursor = good_end = task.begin;
+      bool fallback = false;
+      if (cursor < task.end) {
+        // Some records start in this range (a range wholly inside the last
+        // record of the previous one is passed over).
+        RangeOut& out = slot.out;
+        if (!out.ok || out.start != cursor) {
+          fallback = true;
+        } else {
+          for (const RangeRecord& rr : out.recs) {
+            note_record(task.position);
+            absl::Status s;
+            switch (rr.type) {
+              case record::RecordType::kSeries:
+                s = apply_series(out.series.data() + rr.first,
+                                 out.series.data() + rr.first + rr.count,
+                                 out.series_keys.data() + rr.first);
+                break;
+              case record::RecordType::kSamples:
+                apply_samples(out.samples.data() + rr.first, rr.count);
+                break;
+              case record::RecordType::kTombstones:
+                s = apply_stones(std::vector<record::Stone>(
+                    out.stones.begin() + rr.first,
+                    out.stones.begin() + rr.first + rr.count));
+                break;
+              default:
+                ++skipped_counts[static_cast<uint8_t>(rr.type)];
+                break;
+            }
+            if (!s.ok()) {
+              error.Set(s);
+              break;
+            }
+            good_end = rr.end;
+          }
+          cursor = out.cursor;
+        }
+      }
+      {
+        std::lock_guard<std::mutex> l(mu);
+        slot.done = false;
+        consumed = t + 1;
+        if (fallback) stop = true;
+      }
+      decoder_cv.notify_all();
+      if (fallback) {
+        read_sequentially(task.position, cursor, good_end);
         break;
       }
-      case record::RecordType::kSamples:
-        for (record::RefSample smp : d->samples) {
-          if (!ref_map.Find(smp.ref, &smp.ref)) {
-            ++stats.unknown_ref_samples;
-            continue;
-          }
-          const int shard = static_cast<int>(smp.ref % workers);
-          pending[shard].push_back(smp);
-          if (pending[shard].size() >= kShardFlushSamples) flush_shard(shard);
-        }
-        break;
-      case record::RecordType::kTombstones:
-        for (record::Stone& st : d->stones) {
-          (void)ref_map.Find(st.ref, &st.ref);  // unknown: left as is
-        }
-        stats.tombstones += d->stones.size();
-        s = visitor->OnTombstones(d->stones);
-        break;
-      default:
-        break;
     }
-    if (!s.ok()) error.Set(s);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stop = true;
+    }
+    decoder_cv.notify_all();
+    for (std::thread& th : decoder_threads) th.join();
   }
+
   if (!error.failed()) log_progress();
   for (int i = 0; i < workers; ++i) {
     flush_shard(i);
     shard_queues[i]->Close();
   }
   for (std::thread& t : threads) t.join();
-  decoder.join();
   stats.samples = applied_samples.load();
   for (int t = 0; t < 256; ++t) {
-    if (int64_t n = skipped_counts[t].load(); n > 0) {
+    if (int64_t n = skipped_counts[t]; n > 0) {
       stats.skipped_records[record::RecordTypeName(
           record::Type(std::string(1, static_cast<char>(t))))] += n;
     }

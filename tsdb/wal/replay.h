@@ -3,10 +3,21 @@
 // Reads the last `checkpoint.N` (all its segments), then WAL segments from
 // max(N + 1, first) to the last, and hands the decoded records to a
 // ReplayVisitor (the head implements it). Work is split over threads:
-//   decoder thread   reads + CRC-checks + decodes records;
-//   calling thread   applies series and tombstones in log order, maps refs,
-//                    and shards samples by ref % workers;
+//   decoder threads  the log is cut into ranges of pages (records never
+//                    span segments, every page starts at a fragment); each
+//                    decoder reads + CRC-checks + decompresses + decodes the
+//                    records that START in one range (Reader's range mode),
+//                    several ranges at once, a bounded window ahead;
+//   calling thread   takes the ranges' records strictly in log order,
+//                    checks that each range starts where the previous one
+//                    stopped, applies series and tombstones, maps refs, and
+//                    shards samples by ref % workers;
 //   `workers` threads call OnSamples, each for its shard, in log order.
+// Any problem in a range (bad framing, CRC, payload, I/O error, or a range
+// start that does not continue the previous range) switches to one
+// sequential Reader from the end of the last applied range on, so what is
+// applied and the Corruption reported are exactly those of a sequential
+// read of the whole log.
 // A series record that repeats a label set already seen under another ref
 // (a restart re-created the series) is NOT passed to OnSeries; its ref is
 // mapped onto the first ref, and its samples arrive under the first ref.
@@ -102,6 +113,13 @@ struct ReplayOptions {
   // Head::GetRef). A series record repeating such labels under another ref
   // is a duplicate of it; under the same ref it is skipped. Optional.
   std::function<uint64_t(const labels::Labels&)> existing_ref_of;
+  // Decoding: threads (0: the number of cores, at most 8), bytes per range
+  // (0: 128 KiB; rounded up to whole 32 KiB pages), and false to read the
+  // whole log with one sequential Reader on the calling thread (tests
+  // compare both).
+  int decoders = 0;
+  uint64_t range_bytes = 0;
+  bool parallel_decode = true;
 };
 
 struct ReplayStats {

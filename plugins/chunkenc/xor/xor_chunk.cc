@@ -24,6 +24,9 @@ void WriteVarintBytes(BitWriter* w, const uint8_t* bytes, int n) {
 
 }  // namespace
 
+// A head holds one open chunk per series: 40 bytes is a 48-byte malloc chunk.
+static_assert(sizeof(XorChunk) <= 40);
+
 XorChunk::XorChunk() : stream_(std::string_view("\0\0", 2), 0) {}
 
 XorChunk::XorChunk(BitWriter stream) : stream_(std::move(stream)) {}

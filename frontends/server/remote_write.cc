@@ -229,12 +229,17 @@ absl::Status ScanSeries(std::string_view ts, std::vector<SeriesItem>* items,
     return Malformed("TimeSeries", r);
   }
   if (!has_samples) return absl::OkStatus();  // nothing to append
-  SeriesItem item{ts, {}, labels_contiguous && labels_begin != nullptr};
-  if (item.cacheable) {
-    item.key = SeriesRefCache::KeyOf(
-        std::string_view(labels_begin, labels_end - labels_begin));
-  }
-  items->push_back(item);
+  // Filled in place, field by field: building the item on the stack and
+  // copying it in was the hottest spot of this pass in perf (a store
+  // forwarding stall: two 8-byte stores reloaded as one 16-byte load).
+  SeriesItem& item = items->emplace_back();
+  item.ts = ts;
+  item.cacheable = labels_contiguous && labels_begin != nullptr;
+  item.key =
+      item.cacheable
+          ? SeriesRefCache::KeyOf(std::string_view(
+                labels_begin, static_cast<size_t>(labels_end - labels_begin)))
+          : SeriesRefCache::Key{0, 0};
   return absl::OkStatus();
 }
 

@@ -85,6 +85,13 @@ class ChunkAppender {
  public:
   virtual ~ChunkAppender() = default;
   virtual void Append(int64_t t, double v) = 0;
+  // Appends (t[i], v[i]) for i < n: the same bytes as n calls of Append (the
+  // default makes them). One virtual call per run of samples, for the WAL
+  // replay (MemSeries::AppendRun); codecs override it to loop without
+  // dispatch.
+  virtual void AppendBatch(const int64_t* t, const double* v, size_t n) {
+    for (size_t i = 0; i < n; ++i) Append(t[i], v[i]);
+  }
 };
 
 // A chunk of one encoding. Owns its bytes.

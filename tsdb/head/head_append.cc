@@ -145,13 +145,20 @@ absl::StatusOr<uint32_t> HeadAppender::Slot(SeriesRef ref,
     // while in a run, start fetching the series a few refs ahead so that
     // their lookups hit. Out of a run this costs a compare.
     StripeSeries& series = *head_->series_;
+    // Two stages: the ref-table slot 2 x kRefAhead ahead, then the series
+    // kRefAhead ahead, whose slot load then hits (that load waited on a
+    // miss every 8 refs, a slot line's worth).
     if (ref == last_lookup_ref_ + 1) {
       if (run_score_ < kRunMax) ++run_score_;
-      if (run_score_ >= 2) series.PrefetchByRef(ref + kRefAhead);
+      if (run_score_ >= 2) {
+        series.PrefetchRefSlot(ref + 2 * kRefAhead);
+        series.PrefetchByRef(ref + kRefAhead);
+      }
     } else {
       if (run_score_ > 0) --run_score_;
       if (run_score_ >= 2) {
         for (SeriesRef k = 1; k <= kRefAhead; ++k) {
+          series.PrefetchRefSlot(ref + kRefAhead + k);
           series.PrefetchByRef(ref + k);
         }
       }

@@ -7,13 +7,12 @@
 // holds one sample of each of 100k series. Replay needs no batch (no
 // CommitLog, no rollback), so each sample is validated and appended in one
 // visit; consecutive samples of one series (the replay sorts its batches by
-// ref) share one lookup and one lock, and the series of the next block of
-// runs are looked up together and prefetched. Each call is one isolation
-// commit, as an appender's.
-#include <algorithm>
+// ref) share one lookup and one lock and are appended by one
+// MemSeries::AppendRun call, and the series of the next block of runs are
+// looked up together and prefetched (and, one block later, their chunk
+// state). Each call is one isolation commit, as an appender's.
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <mutex>
 
 #include "tsdb/head/head.h"
@@ -34,8 +33,7 @@ ReplaySamplesResult Head::ReplaySamples(const SampleRecord* samples, size_t n) {
   if (n == 0) return out;
   const uint64_t epoch = reclaimer_->Pin();
   const ChunkEnv& env = *env_;
-  int64_t mint = std::numeric_limits<int64_t>::max();
-  int64_t maxt = std::numeric_limits<int64_t>::min();
+  MemSeries::AppendRunStats stats;
   uint64_t new_chunks = 0;
   // One commit for the call: readers meanwhile see all of it or none (a
   // reader's chunk metas and chunks must agree).
@@ -79,6 +77,21 @@ ReplaySamplesResult Head::ReplaySamples(const SampleRecord* samples, size_t n) {
   for (int b = 0; count > 0; b ^= 1) {
     const size_t next_from = runs[b][count - 1].end;
     const size_t next_count = plan(next_from, runs[b ^ 1]);
+    // The series of this block were prefetched one block ago; now prefetch
+    // what their appends touch beyond them (chunk appender, open chunk and
+    // its buffer), all at once so that the misses overlap.
+    for (size_t k = 0; k < count; ++k) {
+      MemSeries* s = runs[b][k].s;
+      if (s == nullptr) continue;
+      const void* hints[MemSeries::kNumAppendHints];
+      {
+        std::lock_guard lock(s->mu);
+        s->AppendHints(hints);
+      }
+      for (const void* h : hints) {
+        if (h != nullptr) __builtin_prefetch(h, 1);
+      }
+    }
     for (size_t k = 0; k < count; ++k) {
       const Run& run = runs[b][k];
       MemSeries* s = run.s;
@@ -87,30 +100,20 @@ ReplaySamplesResult Head::ReplaySamples(const SampleRecord* samples, size_t n) {
         continue;
       }
       std::lock_guard lock(s->mu);
-      for (size_t i = run.begin; i < run.end; ++i) {
-        const SampleRecord& r = samples[i];
-        if (s->Appendable(r.t, r.v) != Appendability::kOk) {
-          ++out.skipped;
-          continue;
-        }
-        absl::Status st =
-            s->Append(r.t, r.v, seq, low, env, &depends_on, &new_chunks);
-        if (!st.ok()) {
-          if (err.ok()) err = std::move(st);
-          continue;
-        }
-        ++out.appended;
-        mint = std::min(mint, r.t);
-        maxt = std::max(maxt, r.t);
-      }
+      absl::Status st =
+          s->AppendRun(samples + run.begin, run.end - run.begin, seq, low, env,
+                       &depends_on, &new_chunks, &stats);
+      if (!st.ok() && err.ok()) err = std::move(st);
     }
     count = next_count;
   }
   iso.EndCommit(seq, depends_on);
   reclaimer_->Unpin(epoch);
+  out.appended += stats.appended;
+  out.skipped += stats.skipped;
   if (out.appended > 0) {
-    InitTime(mint);
-    UpdateMinMaxTime(mint, maxt);
+    InitTime(stats.min_time);
+    UpdateMinMaxTime(stats.min_time, stats.max_time);
     samples_appended_.fetch_add(out.appended, std::memory_order_relaxed);
   }
   if (new_chunks > 0) {

@@ -120,6 +120,103 @@ absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
   return absl::OkStatus();
 }
 
+absl::Status MemSeries::AppendRun(const SampleRecord* samples, size_t n,
+                                  uint64_t seq, uint64_t low_watermark,
+                                  const ChunkEnv& env, uint64_t* depends_on,
+                                  uint64_t* new_chunks, AppendRunStats* stats) {
+  const uint32_t quarter = static_cast<uint32_t>(env.samples_per_chunk / 4);
+  const uint32_t twice = static_cast<uint32_t>(env.samples_per_chunk) * 2;
+  absl::Status err;
+  bool logged = false;
+  // A stretch: samples that need none of Append's checks, copied out for
+  // one AppendBatch call.
+  constexpr size_t kStretch = 64;
+  int64_t ts[kStretch];
+  double vs[kStretch];
+  size_t appended = 0;
+  size_t i = 0;
+  while (i < n) {
+    const int64_t t = samples[i].t;
+    const double v = samples[i].v;
+    if (Appendable(t, v) != Appendability::kOk) {
+      ++stats->skipped;
+      ++i;
+      continue;
+    }
+    // Append's checks for sample i (the same code path, see Append).
+    absl::Status cut;
+    if (open_ == nullptr) {
+      cut = CutNewChunk(t, env);
+      if (cut.ok()) ++*new_chunks;
+    } else {
+      const uint32_t c = open_count_;
+      if (c == quarter) {
+        next_at_ = ComputeChunkEndTime(open_min_time_, max_time_, next_at_);
+      }
+      if (t >= next_at_ || app_ == nullptr || c >= twice) {
+        cut = CutNewChunk(t, env);
+        if (cut.ok()) ++*new_chunks;
+      }
+    }
+    if (!cut.ok()) {
+      if (err.ok()) err = std::move(cut);
+      ++i;
+      continue;
+    }
+    if (!logged) {
+      logged = true;
+      if (tx_.empty() || tx_.back().seq != seq) {
+        size_t drop = 0;
+        while (drop < tx_.size() && tx_[drop].seq <= low_watermark) ++drop;
+        if (drop > 0) tx_.erase(tx_.begin(), tx_.begin() + drop);
+        for (const TxEntry& e : tx_) {
+          if (e.seq > seq && e.seq > *depends_on) *depends_on = e.seq;
+        }
+        tx_.push_back(TxEntry{seq, appended_});
+      }
+    }
+    // Sample i, then the next ones for which every check Append makes is
+    // false: newer than the one before (Appendable), before next_at_, not
+    // at the quarter point (where next_at_ is recomputed), below twice the
+    // target count.
+    ts[0] = t;
+    vs[0] = v;
+    size_t m = 1;
+    uint32_t count = open_count_ + 1;  // in the chunk after ts[0, m)
+    size_t j = i + 1;
+    while (j < n && m < kStretch) {
+      const int64_t tj = samples[j].t;
+      if (tj <= ts[m - 1] || tj >= next_at_ || count == quarter ||
+          count >= twice) {
+        break;
+      }
+      ts[m] = tj;
+      vs[m] = samples[j].v;
+      ++m;
+      ++count;
+      ++j;
+    }
+    app_->AppendBatch(ts, vs, m);
+    open_count_ = count;
+    max_time_ = ts[m - 1];
+    last_value_ = vs[m - 1];
+    last_value_known_ = true;
+    appended_ += m;
+    if (appended == 0) stats->min_time = std::min(stats->min_time, t);
+    stats->max_time = std::max(stats->max_time, ts[m - 1]);
+    appended += m;
+    i = j;
+  }
+  if (appended > 0) {
+    stats->appended += appended;
+    const std::string_view bytes = open_->Bytes();
+    chunk_data_ = reinterpret_cast<uintptr_t>(bytes.data());
+    chunk_last_ =
+        static_cast<uint16_t>(std::min<size_t>(bytes.size() - 1, UINT16_MAX));
+  }
+  return err;
+}
+
 size_t MemSeries::TruncateChunksBefore(int64_t mint) {
   size_t k = 0;
   while (k < cut_.size() && cut_[k].max_time < mint) ++k;

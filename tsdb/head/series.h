@@ -156,6 +156,27 @@ class MemSeries final {
                                     uint64_t low_watermark, const ChunkEnv& env,
                                     uint64_t* depends_on, uint64_t* new_chunks);
 
+  // What AppendRun did; added to (not reset).
+  struct AppendRunStats {
+    size_t appended = 0;
+    size_t skipped = 0;  // Appendable(t, v) != kOk
+    int64_t min_time = std::numeric_limits<int64_t>::max();  // of appended
+    int64_t max_time = std::numeric_limits<int64_t>::min();
+  };
+  // WAL replay: the samples of this series in `samples[0, n)` (their refs
+  // are not read), appended as commit `seq` exactly as calling Append on
+  // each one that is Appendable would (same bytes, chunk cuts, isolation
+  // log; the others are skipped), but with the cut checks done per stretch
+  // of samples and the chunk appender called once per stretch
+  // (ChunkAppender::AppendBatch). A failed chunk cut skips its sample and
+  // the first such error is returned after the rest is appended.
+  [[nodiscard]] absl::Status AppendRun(const SampleRecord* samples, size_t n,
+                                       uint64_t seq, uint64_t low_watermark,
+                                       const ChunkEnv& env,
+                                       uint64_t* depends_on,
+                                       uint64_t* new_chunks,
+                                       AppendRunStats* stats);
+
   // The absolute index one past the last sample a reader with isolation
   // watermark `watermark` may see.
   uint64_t VisibleEnd(uint64_t watermark) const {

@@ -43,12 +43,8 @@ absl::Status WalCommitLog::Log(
     recs[n++] = series_rec;
   }
   if (!samples.empty()) {
-    std::vector<record::RefSample> s;
-    s.reserve(samples.size());
-    for (const head::SampleRecord& r : samples) {
-      s.push_back(record::RefSample{r.ref, r.t, r.v});
-    }
-    record::EncodeSamples(s, &samples_rec);
+    // Straight from the appender's rows (no RefSample copy).
+    record::EncodeSamplesOf(samples.data(), samples.size(), &samples_rec);
     recs[n++] = samples_rec;
   }
   if (n == 0) return absl::OkStatus();

@@ -109,18 +109,7 @@ void EncodeSeries(const std::vector<RefSeries>& series, std::string* dst) {
 }
 
 void EncodeSamples(const std::vector<RefSample>& samples, std::string* dst) {
-  dst->push_back(static_cast<char>(RecordType::kSamples));
-  if (samples.empty()) return;
-  const RefSample& first = samples[0];
-  AppendBE64(dst, first.ref);
-  AppendBE64(dst, static_cast<uint64_t>(first.t));
-  for (const RefSample& s : samples) {
-    // Go computes int64(ref) - int64(base); wrap-around is intended.
-    AppendVarint(dst, static_cast<int64_t>(s.ref - first.ref));
-    AppendVarint(dst, static_cast<int64_t>(static_cast<uint64_t>(s.t) -
-                                           static_cast<uint64_t>(first.t)));
-    AppendBE64(dst, DoubleBits(s.v));
-  }
+  EncodeSamplesOf(samples.data(), samples.size(), dst);
 }
 
 void EncodeTombstones(const std::vector<Stone>& stones, std::string* dst) {

@@ -26,7 +26,9 @@
 #ifndef TSDB_RECORD_RECORD_H_
 #define TSDB_RECORD_RECORD_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +94,14 @@ RecordType Type(std::string_view rec);
 // Encoders append one complete record (type byte included) to `*dst`.
 void EncodeSeries(const std::vector<RefSeries>& series, std::string* dst);
 void EncodeSamples(const std::vector<RefSample>& samples, std::string* dst);
+// The same record from `n` contiguous samples of any struct with `ref`, `t`
+// and `v` members (head::SampleRecord), with no conversion to RefSample.
+// Writes through a pointer into `*dst` grown once to the worst case (28
+// bytes a sample) and then cut to size: the remote-write ingest path
+// encodes 2000 samples a request, and appending byte runs to the string was
+// ~2.5% of its CPU.
+template <typename Sample>
+void EncodeSamplesOf(const Sample* samples, size_t n, std::string* dst);
 void EncodeTombstones(const std::vector<Stone>& stones, std::string* dst);
 void EncodeExemplars(const std::vector<RefExemplar>& exemplars,
                      std::string* dst);
@@ -110,6 +120,53 @@ void EncodeMetadata(const std::vector<RefMetadata>& metadata, std::string* dst);
                                            std::vector<RefExemplar>* out);
 [[nodiscard]] absl::Status DecodeMetadata(std::string_view rec,
                                           std::vector<RefMetadata>* out);
+
+namespace record_internal {
+inline uint8_t* PutBE64Raw(uint8_t* p, uint64_t v) {
+  v = __builtin_bswap64(v);  // little-endian hosts (x86-64, arm64)
+  std::memcpy(p, &v, 8);
+  return p + 8;
+}
+inline uint8_t* PutVarintRaw(uint8_t* p, int64_t v) {
+  uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  while (u >= 0x80) {
+    *p++ = static_cast<uint8_t>(u) | 0x80;
+    u >>= 7;
+  }
+  *p++ = static_cast<uint8_t>(u);
+  return p;
+}
+}  // namespace record_internal
+
+template <typename Sample>
+void EncodeSamplesOf(const Sample* samples, size_t n, std::string* dst) {
+  const size_t old = dst->size();
+  // Type byte, base ref and time, then at most two 10-byte varints and the
+  // 8 value bytes a sample.
+  dst->resize(old + 1 + (n == 0 ? 0 : 16 + n * 28));
+  uint8_t* const begin = reinterpret_cast<uint8_t*>(dst->data()) + old;
+  uint8_t* p = begin;
+  *p++ = static_cast<uint8_t>(RecordType::kSamples);
+  if (n > 0) {
+    const uint64_t base_ref = samples[0].ref;
+    const uint64_t base_t = static_cast<uint64_t>(samples[0].t);
+    p = record_internal::PutBE64Raw(p, base_ref);
+    p = record_internal::PutBE64Raw(p, base_t);
+    for (size_t i = 0; i < n; ++i) {
+      const Sample& s = samples[i];
+      // Go computes int64(ref) - int64(base); wrap-around is intended.
+      p = record_internal::PutVarintRaw(
+          p, static_cast<int64_t>(static_cast<uint64_t>(s.ref) - base_ref));
+      p = record_internal::PutVarintRaw(
+          p, static_cast<int64_t>(static_cast<uint64_t>(s.t) - base_t));
+      uint64_t bits;
+      const double v = s.v;
+      std::memcpy(&bits, &v, sizeof(bits));
+      p = record_internal::PutBE64Raw(p, bits);
+    }
+  }
+  dst->resize(old + static_cast<size_t>(p - begin));
+}
 
 }  // namespace tsdb::record
 

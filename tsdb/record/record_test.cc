@@ -164,6 +164,62 @@ TEST(RecordTest, SamplesRoundTripExtremes) {
   EXPECT_EQ(got[1].v, INFINITY);
 }
 
+// The samples encoding as Prometheus's record.go writes it, one append at a
+// time (what EncodeSamples did before it wrote through a pointer).
+std::string ReferenceEncodeSamples(const std::vector<RefSample>& in) {
+  std::string out(1, static_cast<char>(RecordType::kSamples));
+  if (in.empty()) return out;
+  AppendBE64(&out, in[0].ref);
+  AppendBE64(&out, static_cast<uint64_t>(in[0].t));
+  for (const RefSample& s : in) {
+    AppendVarint(&out, static_cast<int64_t>(s.ref - in[0].ref));
+    AppendVarint(&out, static_cast<int64_t>(static_cast<uint64_t>(s.t) -
+                                            static_cast<uint64_t>(in[0].t)));
+    uint64_t bits;
+    std::memcpy(&bits, &s.v, 8);
+    AppendBE64(&out, bits);
+  }
+  return out;
+}
+
+// Another struct with ref/t/v members, as head::SampleRecord.
+struct OtherSample {
+  uint64_t ref;
+  int64_t t;
+  double v;
+};
+
+TEST(RecordTest, EncodeSamplesOfMatchesReferenceAndAppends) {
+  // Deltas of every varint length (1..10 bytes), both signs, wrap-around.
+  std::vector<RefSample> in = {{1000, 5000, 1.5}};
+  for (int shift = 0; shift < 64; shift += 3) {
+    const uint64_t d = uint64_t{1} << shift;
+    in.push_back({1000 + d, static_cast<int64_t>(5000 - d), -2.0 * shift});
+    in.push_back({1000 - d, static_cast<int64_t>(5000 + d), NAN});
+  }
+  in.push_back({~uint64_t{0}, INT64_MIN, INFINITY});
+  in.push_back({0, INT64_MAX, -0.0});
+  std::vector<OtherSample> other;
+  for (const RefSample& s : in) other.push_back({s.ref, s.t, s.v});
+  const std::string want = ReferenceEncodeSamples(in);
+  for (size_t n = 0; n <= in.size(); ++n) {
+    std::vector<RefSample> prefix(in.begin(), in.begin() + n);
+    std::string got = "xyz";  // appends after what is there
+    EncodeSamplesOf(other.data(), n, &got);
+    ASSERT_EQ(got, "xyz" + ReferenceEncodeSamples(prefix)) << n;
+    std::string via_vector;
+    EncodeSamples(prefix, &via_vector);
+    ASSERT_EQ(via_vector, ReferenceEncodeSamples(prefix)) << n;
+  }
+  std::vector<RefSample> back;
+  ASSERT_TRUE(DecodeSamples(want, &back).ok());
+  ASSERT_EQ(back.size(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(back[i].ref, in[i].ref);
+    EXPECT_EQ(back[i].t, in[i].t);
+  }
+}
+
 // The checked, row-by-row decoding DecodeSamples had before its unchecked
 // fast path: the fast path must give the same samples, and the same error
 // (message and offset) on every truncation and corruption.

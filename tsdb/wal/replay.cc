@@ -299,7 +299,13 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   // to kShardFlushSamples elements, and buffers coming back keep theirs).
   std::vector<std::vector<record::RefSample>> pending(workers);
   std::vector<size_t> filled(workers, 0);
-  for (auto& p : pending) p.resize(1024);
+  // Full capacity at once: growing by doubling would copy the samples and
+  // page-fault fresh memory at every step (untouched capacity costs nothing).
+  auto new_buffer = [](std::vector<record::RefSample>* p) {
+    p->reserve(kShardFlushSamples);
+    p->resize(1024);
+  };
+  for (auto& p : pending) new_buffer(&p);
   auto flush_shard = [&](int i) {
     if (filled[i] == 0) return;
     ShardWork work;
@@ -313,7 +319,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
         spare.pop_back();
       }
     }
-    if (pending[i].empty()) pending[i].resize(1024);
+    if (pending[i].empty()) new_buffer(&pending[i]);
     shard_queues[i]->Push(std::move(work));
   };
   int progress_segment = -2;

@@ -123,6 +123,10 @@ void XorAppender::Append(int64_t t, double v) {
   stream_->OverwriteByte(1, static_cast<uint8_t>(num_));
 }
 
+void XorAppender::AppendBatch(const int64_t* t, const double* v, size_t n) {
+  for (size_t i = 0; i < n; ++i) XorAppender::Append(t[i], v[i]);
+}
+
 // Writes `head` (head_width <= 24 bits, which Go wrote before the value)
 // and then the value's XOR against the previous one: 0 if equal; else 10 and
 // the XOR in the current window if it fits; else 11, 5 bits of leading zeros,

@@ -9,6 +9,7 @@
 #ifndef PLUGINS_CHUNKENC_XOR_XOR_CHUNK_H_
 #define PLUGINS_CHUNKENC_XOR_XOR_CHUNK_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -66,6 +67,8 @@ class XorAppender final : public ChunkAppender {
         trailing_(trailing) {}
 
   void Append(int64_t t, double v) override;
+  // The encoding of Append, called directly (no dispatch per sample).
+  void AppendBatch(const int64_t* t, const double* v, size_t n) override;
 
  private:
   // Returns the time delta written.

@@ -27,28 +27,31 @@ uint64_t Load64(const uint8_t* b, int i) {
 }
 uint32_t Hash(uint32_t u, uint32_t shift) { return (u * 0x1e35a7bdu) >> shift; }
 
-void EmitLiteral(std::string* dst, const uint8_t* lit, size_t len) {
+// The emitters write at `p` and return the end; GoSnappyEncode sizes the
+// output for the worst case first (Go's MaxEncodedLen), as Go's encoder
+// does. (Appending byte by byte to the string was ~1.6% of remote-write
+// ingest CPU.)
+uint8_t* EmitLiteral(uint8_t* p, const uint8_t* lit, size_t len) {
   const size_t n = len - 1;
   if (n < 60) {
-    dst->push_back(
-        static_cast<char>(static_cast<uint8_t>(n) << 2 | kTagLiteral));
+    *p++ = static_cast<uint8_t>(n) << 2 | kTagLiteral;
   } else if (n < (1 << 8)) {
-    dst->push_back(static_cast<char>(60 << 2 | kTagLiteral));
-    dst->push_back(static_cast<char>(n));
+    *p++ = 60 << 2 | kTagLiteral;
+    *p++ = static_cast<uint8_t>(n);
   } else {
-    dst->push_back(static_cast<char>(61 << 2 | kTagLiteral));
-    dst->push_back(static_cast<char>(n));
-    dst->push_back(static_cast<char>(n >> 8));
+    *p++ = 61 << 2 | kTagLiteral;
+    *p++ = static_cast<uint8_t>(n);
+    *p++ = static_cast<uint8_t>(n >> 8);
   }
-  dst->append(reinterpret_cast<const char*>(lit), len);
+  std::memcpy(p, lit, len);
+  return p + len;
 }
 
-void EmitCopy(std::string* dst, int offset, int length) {
+uint8_t* EmitCopy(uint8_t* p, int offset, int length) {
   auto copy2 = [&](int len) {
-    dst->push_back(
-        static_cast<char>(static_cast<uint8_t>(len - 1) << 2 | kTagCopy2));
-    dst->push_back(static_cast<char>(offset));
-    dst->push_back(static_cast<char>(offset >> 8));
+    *p++ = static_cast<uint8_t>(len - 1) << 2 | kTagCopy2;
+    *p++ = static_cast<uint8_t>(offset);
+    *p++ = static_cast<uint8_t>(offset >> 8);
   };
   while (length >= 68) {
     copy2(64);
@@ -60,15 +63,15 @@ void EmitCopy(std::string* dst, int offset, int length) {
   }
   if (length >= 12 || offset >= 2048) {
     copy2(length);
-    return;
+    return p;
   }
-  dst->push_back(static_cast<char>(static_cast<uint8_t>(offset >> 8) << 5 |
-                                   static_cast<uint8_t>(length - 4) << 2 |
-                                   kTagCopy1));
-  dst->push_back(static_cast<char>(offset));
+  *p++ = static_cast<uint8_t>(offset >> 8) << 5 |
+         static_cast<uint8_t>(length - 4) << 2 | kTagCopy1;
+  *p++ = static_cast<uint8_t>(offset);
+  return p;
 }
 
-void EncodeBlock(std::string* dst, const uint8_t* src, int len) {
+uint8_t* EncodeBlock(uint8_t* dst, const uint8_t* src, int len) {
   constexpr int kMaxTableSize = 1 << 14;
   constexpr uint32_t kTableMask = kMaxTableSize - 1;
   uint32_t shift = 32 - 8;
@@ -95,13 +98,13 @@ void EncodeBlock(std::string* dst, const uint8_t* src, int len) {
       next_hash = Hash(Load32(src, next_s), shift);
       if (Load32(src, s) == Load32(src, candidate)) break;
     }
-    EmitLiteral(dst, src + next_emit, s - next_emit);
+    dst = EmitLiteral(dst, src + next_emit, s - next_emit);
     while (true) {
       const int base = s;
       s += 4;
       for (int i = candidate + 4; s < len && src[i] == src[s]; ++i, ++s) {
       }
-      EmitCopy(dst, base - candidate, s - base);
+      dst = EmitCopy(dst, base - candidate, s - base);
       next_emit = s;
       if (s >= s_limit) goto emit_remainder;
       const uint64_t x = Load64(src, s - 1);
@@ -118,32 +121,38 @@ void EncodeBlock(std::string* dst, const uint8_t* src, int len) {
     }
   }
 emit_remainder:
-  if (next_emit < len) EmitLiteral(dst, src + next_emit, len - next_emit);
+  if (next_emit < len) dst = EmitLiteral(dst, src + next_emit, len - next_emit);
+  return dst;
 }
 
 }  // namespace
 
 void GoSnappyEncode(std::string_view in, std::string* dst) {
-  dst->clear();
-  dst->reserve(32 + in.size() + in.size() / 6);
+  // Go's MaxEncodedLen. Growing the (reused) buffer zero-fills only what
+  // it gains; shrinking at the end keeps its capacity.
+  const size_t max_len = 32 + in.size() + in.size() / 6;
+  if (dst->size() < max_len) dst->resize(max_len);
+  uint8_t* const begin = reinterpret_cast<uint8_t*>(dst->data());
+  uint8_t* out = begin;
   uint64_t n = in.size();
   while (n >= 0x80) {
-    dst->push_back(static_cast<char>(n | 0x80));
+    *out++ = static_cast<uint8_t>(n | 0x80);
     n >>= 7;
   }
-  dst->push_back(static_cast<char>(n));
+  *out++ = static_cast<uint8_t>(n);
   const uint8_t* p = reinterpret_cast<const uint8_t*>(in.data());
   size_t left = in.size();
   while (left > 0) {
     const size_t block = left > kMaxBlockSize ? kMaxBlockSize : left;
     if (block < kMinNonLiteralBlockSize) {
-      EmitLiteral(dst, p, block);
+      out = EmitLiteral(out, p, block);
     } else {
-      EncodeBlock(dst, p, static_cast<int>(block));
+      out = EncodeBlock(out, p, static_cast<int>(block));
     }
     p += block;
     left -= block;
   }
+  dst->resize(static_cast<size_t>(out - begin));
 }
 
 }  // namespace tsdb::plugins

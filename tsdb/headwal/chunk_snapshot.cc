@@ -414,14 +414,12 @@ absl::StatusOr<SnapshotWriteResult> WriteChunkSnapshot(
 
 absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
     head::Head* head, io::FileSystem* fs, const std::string& data_dir,
-    int workers, int64_t min_valid_time, chunks::MappedChunks* mapped,
-    wal::LogFn log) {
+    int64_t min_valid_time, chunks::MappedChunks* mapped, wal::LogFn log) {
   if (head == nullptr || mapped == nullptr) {
     return absl::InvalidArgumentError("chunk snapshot: null head or chunks");
   }
   if (fs == nullptr) fs = io::PosixFileSystem();
   if (log == nullptr) log = wal::LogToStderr;
-  (void)workers;  // one restoring thread (see below)
   const auto start = std::chrono::steady_clock::now();
   SnapshotLoadResult out;
   absl::StatusOr<std::optional<ChunkSnapshotRef>> last =

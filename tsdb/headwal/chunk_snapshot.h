@@ -182,8 +182,7 @@ struct SnapshotLoadResult {
 // the snapshot (as Prometheus 2.42, which then replays the whole WAL).
 absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
     head::Head* head, io::FileSystem* fs, const std::string& data_dir,
-    int workers, int64_t min_valid_time, chunks::MappedChunks* mapped,
-    wal::LogFn log);
+    int64_t min_valid_time, chunks::MappedChunks* mapped, wal::LogFn log);
 
 }  // namespace tsdb::headwal
 

@@ -488,7 +488,7 @@ absl::StatusOr<OpenedHead> OpenHeadFromDir(
   } end_bulk{out.head.get(), std::max(1, workers)};
   if (use_chunk_snapshot) {
     absl::StatusOr<SnapshotLoadResult> snap = LoadChunkSnapshot(
-        out.head.get(), fs, dir, workers, min_valid_time, &mapped, log);
+        out.head.get(), fs, dir, min_valid_time, &mapped, log);
     if (!snap.ok()) {
       // The head is half restored: start again without the snapshot (the
       // mapper has not been written to).

@@ -49,29 +49,9 @@ using bench::Since;
 }
 
 void Fill(const std::string& dir, int series, int samples) {
-  wal::WalOptions wo;
-  wo.dir = dir + "/wal";
-  wo.log = [](std::string_view) {};
-  auto w = plugins::OpenSegmentedWal(wo);
-  if (!w.ok()) Die(w.status().ToString());
-  WalCommitLog log(w->get());
-  head::HeadOptions opts;
-  opts.codecs = &head::testing::XorRegistry();
-  opts.commit_log = &log;
-  auto opened = OpenHeadFromDir(nullptr, dir, opts, 1, nullptr);
-  if (!opened.ok()) Die(opened.status().ToString());
-  head::Head& h = *opened->head;
-  const auto start = Clock::now();
-  bench::FillFleet(h, series, samples, "mmap_startup_benchmark");
-  const head::HeadStats st = h.Stats();
-  std::printf(
-      "fill: %d series x %d samples in %.1f s; %llu chunks mapped, %llu "
-      "failures\n",
-      series, samples, Since(start),
-      static_cast<unsigned long long>(st.chunks_mapped),
-      static_cast<unsigned long long>(st.chunk_map_failures));
-  if (absl::Status s = opened->mapper->Close(); !s.ok()) Die(s.ToString());
-  if (absl::Status s = (*w)->Close(); !s.ok()) Die(s.ToString());
+  bench::FilledDir d =
+      bench::FillDataDir(dir, series, samples, "mmap_startup_benchmark");
+  bench::CloseDataDir(d, "mmap_startup_benchmark");
 }
 
 void Restart(const std::string& dir, bool mmap) {

@@ -52,38 +52,19 @@ using bench::Since;
 }
 
 void Fill(const std::string& dir, int series, int samples) {
-  wal::WalOptions wo;
-  wo.dir = dir + "/wal";
-  wo.log = [](std::string_view) {};
-  auto w = plugins::OpenSegmentedWal(wo);
-  if (!w.ok()) Die(w.status().ToString());
-  WalCommitLog log(w->get());
-  head::HeadOptions opts;
-  opts.codecs = &head::testing::XorRegistry();
-  opts.commit_log = &log;
-  auto opened = OpenHeadFromDir(nullptr, dir, opts, 1, nullptr);
-  if (!opened.ok()) Die(opened.status().ToString());
-  head::Head& h = *opened->head;
-  const auto start = Clock::now();
-  bench::FillFleet(h, series, samples, "snapshot_startup_benchmark");
-  const head::HeadStats st = h.Stats();
-  std::printf(
-      "fill: %d series x %d samples in %.1f s; %llu chunks mapped, %llu "
-      "failures\n",
-      series, samples, Since(start),
-      static_cast<unsigned long long>(st.chunks_mapped),
-      static_cast<unsigned long long>(st.chunk_map_failures));
+  bench::FilledDir d =
+      bench::FillDataDir(dir, series, samples, "snapshot_startup_benchmark");
   const auto snap_start = Clock::now();
-  auto snap = WriteChunkSnapshot(
-      h, nullptr, dir, w->get(), nullptr, plugins::OpenSegmentedWal,
-      wal::Compression::kSnappy, [](std::string_view) {});
+  auto snap =
+      WriteChunkSnapshot(*d.opened.head, nullptr, dir, d.wal.get(), nullptr,
+                         plugins::OpenSegmentedWal, wal::Compression::kSnappy,
+                         [](std::string_view) {});
   if (!snap.ok()) Die(snap.status().ToString());
   std::printf("snapshot: %lld series, %lld open chunks, %.1f MiB in %.2f s\n",
               static_cast<long long>(snap->series),
               static_cast<long long>(snap->open_chunks),
               static_cast<double>(snap->bytes) / (1 << 20), Since(snap_start));
-  if (absl::Status s = opened->mapper->Close(); !s.ok()) Die(s.ToString());
-  if (absl::Status s = (*w)->Close(); !s.ok()) Die(s.ToString());
+  bench::CloseDataDir(d, "snapshot_startup_benchmark");
 }
 
 // Runs in a child; writes "<seconds> <peak RSS MiB>" to `out_fd`.

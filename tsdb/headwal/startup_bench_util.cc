@@ -5,9 +5,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "plugins/wal/segmented/segmented_wal.h"
+#include "tsdb/head/test_util.h"
 #include "tsdb/labels/labels.h"
 
 namespace tsdb::headwal::bench {
@@ -73,6 +77,41 @@ void FillFleet(head::Head& h, int series, int samples,
     }
     if (absl::Status st = app->Commit(); !st.ok()) Die(program, st.ToString());
   }
+}
+
+FilledDir FillDataDir(const std::string& dir, int series, int samples,
+                      std::string_view program) {
+  FilledDir d;
+  wal::WalOptions wo;
+  wo.dir = dir + "/wal";
+  wo.log = [](std::string_view) {};
+  auto w = plugins::OpenSegmentedWal(wo);
+  if (!w.ok()) Die(program, w.status().ToString());
+  d.wal = std::move(*w);
+  d.log = std::make_unique<WalCommitLog>(d.wal.get());
+  head::HeadOptions opts;
+  opts.codecs = &head::testing::XorRegistry();
+  opts.commit_log = d.log.get();
+  auto opened = OpenHeadFromDir(nullptr, dir, opts, 1, nullptr);
+  if (!opened.ok()) Die(program, opened.status().ToString());
+  d.opened = std::move(*opened);
+  const auto start = Clock::now();
+  FillFleet(*d.opened.head, series, samples, program);
+  const head::HeadStats st = d.opened.head->Stats();
+  std::printf(
+      "fill: %d series x %d samples in %.1f s; %llu chunks mapped, %llu "
+      "failures\n",
+      series, samples, Since(start),
+      static_cast<unsigned long long>(st.chunks_mapped),
+      static_cast<unsigned long long>(st.chunk_map_failures));
+  return d;
+}
+
+void CloseDataDir(FilledDir& d, std::string_view program) {
+  if (absl::Status s = d.opened.mapper->Close(); !s.ok()) {
+    Die(program, s.ToString());
+  }
+  if (absl::Status s = d.wal->Close(); !s.ok()) Die(program, s.ToString());
 }
 
 }  // namespace tsdb::headwal::bench

@@ -5,10 +5,13 @@
 #define TSDB_HEADWAL_STARTUP_BENCH_UTIL_H_
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "tsdb/head/head.h"
+#include "tsdb/headwal/headwal.h"
+#include "tsdb/wal/wal.h"
 
 namespace tsdb::headwal::bench {
 
@@ -30,6 +33,23 @@ double PeakRssMiB();
 // scrape. Dies (as `program`) on any error.
 void FillFleet(head::Head& h, int series, int samples,
                std::string_view program);
+
+// A data dir being filled: its segmented WAL, the commit log on it and the
+// head opened on the dir (cut chunks go to chunks_head). Members are
+// destroyed head first.
+struct FilledDir {
+  std::unique_ptr<wal::Wal> wal;
+  std::unique_ptr<WalCommitLog> log;
+  OpenedHead opened;
+};
+
+// Opens `dir` (WAL, chunks_head) and fills it with FillFleet, printing the
+// time and how many chunks were m-mapped. Dies (as `program`) on any error.
+FilledDir FillDataDir(const std::string& dir, int series, int samples,
+                      std::string_view program);
+
+// Closes the chunk mapper and the WAL of `d`. Dies on any error.
+void CloseDataDir(FilledDir& d, std::string_view program);
 
 }  // namespace tsdb::headwal::bench
 

@@ -8,6 +8,8 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -51,30 +53,41 @@ class FirstError {
   std::atomic<bool> failed_{false};
 };
 
-std::string LabelsKey(const labels::Labels& ls) {
-  std::string k;
+// A label set's key (names and values, each followed by 0xff) with its
+// hash. The decoder threads compute both, so that the applier (serial) only
+// probes its map. The key bytes live in a key_store block, not in a string of
+// their own: the map holds ~one key per series until the replay ends, and
+// 100k small allocations (made on a decoder, freed on the applier) cost
+// more than the probes.
+struct SeriesKey {
+  std::string_view key;
+  size_t hash = 0;
+  bool operator==(const SeriesKey& o) const { return key == o.key; }
+};
+
+// Where a decoder put a key: offset and length in its range's key_bytes.
+struct KeySpan {
+  uint32_t offset = 0;
+  uint32_t size = 0;
+  size_t hash = 0;
+};
+
+// Appends the key of `ls` to `bytes` (the block being filled).
+KeySpan AppendKey(const labels::Labels& ls, std::vector<char>* bytes) {
+  KeySpan k;
+  k.offset = static_cast<uint32_t>(bytes->size());
   for (const labels::Label& l : ls) {
-    k.append(l.name);
-    k.push_back('\xff');
-    k.append(l.value);
-    k.push_back('\xff');
+    bytes->insert(bytes->end(), l.name.begin(), l.name.end());
+    bytes->push_back('\xff');
+    bytes->insert(bytes->end(), l.value.begin(), l.value.end());
+    bytes->push_back('\xff');
   }
+  k.size = static_cast<uint32_t>(bytes->size() - k.offset);
+  k.hash = absl::Hash<std::string_view>{}(
+      std::string_view(bytes->data() + k.offset, k.size));
   return k;
 }
 
-// A label set's key with its hash, both computed by the decoder threads so
-// that the applier (serial) only probes its map.
-struct SeriesKey {
-  std::string key;
-  size_t hash = 0;
-  static SeriesKey Of(const labels::Labels& ls) {
-    SeriesKey k;
-    k.key = LabelsKey(ls);
-    k.hash = absl::Hash<std::string>{}(k.key);
-    return k;
-  }
-  bool operator==(const SeriesKey& o) const { return key == o.key; }
-};
 struct SeriesKeyHash {
   size_t operator()(const SeriesKey& k) const { return k.hash; }
 };
@@ -153,7 +166,8 @@ struct RangeOut {
   uint64_t cursor = 0;  // Reader::cursor() at the end
   std::vector<RangeRecord> recs;
   std::vector<record::RefSeries> series;
-  std::vector<SeriesKey> series_keys;  // of `series`, index for index
+  std::vector<KeySpan> series_keys;  // of `series`, index for index
+  std::vector<char> key_bytes;       // the keys' bytes (the applier takes it)
   std::vector<record::RefSample> samples;
   std::vector<record::Stone> stones;
 };
@@ -169,6 +183,7 @@ void DecodeRange(io::FileSystem* fs, const SegmentFile& seg,
   out->recs.clear();
   out->series.clear();
   out->series_keys.clear();
+  out->key_bytes.clear();
   out->samples.clear();
   out->stones.clear();
   SegmentFile s = seg;
@@ -186,7 +201,8 @@ void DecodeRange(io::FileSystem* fs, const SegmentFile& seg,
         st = record::DecodeSeries(rec, &out->series);
         rr.count = Count(out->series, rr.first);
         for (size_t i = rr.first; st.ok() && i < out->series.size(); ++i) {
-          out->series_keys.push_back(SeriesKey::Of(out->series[i].labels));
+          out->series_keys.push_back(
+              AppendKey(out->series[i].labels, &out->key_bytes));
         }
         break;
       case record::RecordType::kSamples:
@@ -292,6 +308,8 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
 
   // Applier (this thread): series and tombstones in order, sample dispatch.
   RefMap ref_map;  // wal ref -> head ref
+  // The blocks by_labels' keys point into (declared first: freed last).
+  std::vector<std::vector<char>> key_store;
   absl::flat_hash_map<SeriesKey, uint64_t, SeriesKeyHash> by_labels;
   for (uint64_t ref : options.existing_refs) ref_map.Insert(ref, ref);
   // Per shard: the samples of the next OnSamples call, pending[i][0,
@@ -346,23 +364,37 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     ++stats.records;
   };
   std::vector<record::RefSeries> fresh;
-  // `keys`: SeriesKey::Of each series' labels, or null.
+  std::vector<KeySpan> own_keys;
+  // `keys`: where each series' key is in the block at `base` (a key_store
+  // block), or null to compute them here.
   auto apply_series = [&](record::RefSeries* begin, record::RefSeries* end,
-                          SeriesKey* keys) -> absl::Status {
+                          const KeySpan* keys,
+                          const char* base) -> absl::Status {
     fresh.clear();
+    if (keys == nullptr) {
+      own_keys.clear();
+      std::vector<char> block;
+      for (record::RefSeries* it_rs = begin; it_rs != end; ++it_rs) {
+        own_keys.push_back(AppendKey(it_rs->labels, &block));
+      }
+      key_store.push_back(std::move(block));
+      keys = own_keys.data();
+      base = key_store.back().data();
+    }
     for (record::RefSeries* it_rs = begin; it_rs != end; ++it_rs) {
       record::RefSeries& rs = *it_rs;
       stats.max_series_ref =
           std::max<int64_t>(stats.max_series_ref, static_cast<int64_t>(rs.ref));
-      SeriesKey key = keys != nullptr ? std::move(keys[it_rs - begin])
-                                      : SeriesKey::Of(rs.labels);
+      const KeySpan& span = keys[it_rs - begin];
+      const SeriesKey key{std::string_view(base + span.offset, span.size),
+                          span.hash};
       if (options.existing_ref_of && !by_labels.contains(key)) {
         // A series restored before the replay owns these labels.
         if (const uint64_t e = options.existing_ref_of(rs.labels)) {
           by_labels.emplace(key, e);
         }
       }
-      auto [it, inserted] = by_labels.try_emplace(std::move(key), rs.ref);
+      auto [it, inserted] = by_labels.try_emplace(key, rs.ref);
       if (!inserted && it->second != rs.ref) {
         ref_map.Set(rs.ref, it->second);
         ++stats.duplicate_series;
@@ -470,7 +502,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
       switch (type) {
         case record::RecordType::kSeries:
           s = apply_series(series.data(), series.data() + series.size(),
-                           nullptr);
+                           nullptr, nullptr);
           break;
         case record::RecordType::kSamples:
           apply_samples(samples.data(), samples.size());
@@ -592,6 +624,12 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
         if (!out.ok || out.start != cursor) {
           fallback = true;
         } else {
+          const char* key_base = nullptr;
+          if (!out.key_bytes.empty()) {
+            key_store.push_back(std::move(out.key_bytes));
+            out.key_bytes = {};
+            key_base = key_store.back().data();
+          }
           for (const RangeRecord& rr : out.recs) {
             note_record(task.position);
             absl::Status s;
@@ -599,7 +637,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
               case record::RecordType::kSeries:
                 s = apply_series(out.series.data() + rr.first,
                                  out.series.data() + rr.first + rr.count,
-                                 out.series_keys.data() + rr.first);
+                                 out.series_keys.data() + rr.first, key_base);
                 break;
               case record::RecordType::kSamples:
                 apply_samples(out.samples.data() + rr.first, rr.count);

@@ -253,6 +253,135 @@ absl::StatusOr<SeriesRef> Head::CreateSeriesWithRef(
   return ref;
 }
 
+absl::Status Head::CreateSeriesWithRefs(absl::Span<const NewSeries> in,
+                                        std::vector<SeriesRef>* out) {
+  const size_t n = in.size();
+  out->assign(n, 0);
+  // Per series: labels without empty values, their hash, and (if it is to
+  // be created) the new series.
+  std::vector<labels::Labels> storage(n);
+  std::vector<const labels::Labels*> lsets(n);
+  std::vector<uint64_t> hashes(n);
+  for (size_t i = 0; i < n; ++i) {
+    const SeriesRef ref = in[i].ref;
+    if (ref == 0 || ref > kMaxSeriesRef) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("head: series ref ", ref, " out of range"));
+    }
+    lsets[i] = WithoutEmpty(*in[i].labels, &storage[i]);
+    hashes[i] = SeriesHash(*lsets[i]);
+  }
+  // Which of them exist already (labels) or clash (ref), with the stripes
+  // and slots of the series ahead prefetched.
+  constexpr size_t kStripesAhead = 16, kSlotsAhead = 8;
+  std::vector<size_t> fresh;  // indexes into `in` of the series to create
+  fresh.reserve(n);
+  {
+    const uint64_t epoch = reclaimer_->Pin();
+    for (size_t i = 0; i < std::min(n, kStripesAhead); ++i) {
+      series_->PrefetchStripes(hashes[i], in[i].ref);
+    }
+    absl::Status st;
+    for (size_t i = 0; i < n && st.ok(); ++i) {
+      if (i + kStripesAhead < n) {
+        series_->PrefetchStripes(hashes[i + kStripesAhead],
+                                 in[i + kStripesAhead].ref);
+      }
+      if (i + kSlotsAhead < n) {
+        series_->PrefetchSlots(hashes[i + kSlotsAhead],
+                               in[i + kSlotsAhead].ref);
+      }
+      if (MemSeries* same = FindByLabels(*lsets[i], hashes[i])) {
+        (*out)[i] = same->ref();
+      } else if (MemSeries* other = series_->GetByRef(in[i].ref)) {
+        st = absl::AlreadyExistsError(
+            absl::StrCat("head: series ref ", in[i].ref, " already belongs to ",
+                         LabelsOf(*other).ToString()));
+      } else {
+        fresh.push_back(i);
+      }
+    }
+    reclaimer_->Unpin(epoch);
+    TSDB_RETURN_IF_ERROR(st);
+  }
+  for (size_t i : fresh) {
+    TSDB_RETURN_IF_ERROR(lsets[i]->Validate());
+    if (opts_.lifecycle != nullptr) {
+      TSDB_RETURN_IF_ERROR(opts_.lifecycle->PreCreation(*lsets[i]));
+    }
+  }
+  // Symbols for all of them under one lock.
+  std::vector<std::unique_ptr<uint32_t[]>> ids(fresh.size());
+  std::vector<const labels::Labels*> fresh_lsets(fresh.size());
+  std::vector<uint32_t*> fresh_ids(fresh.size());
+  for (size_t k = 0; k < fresh.size(); ++k) {
+    fresh_lsets[k] = lsets[fresh[k]];
+    ids[k] =
+        std::make_unique_for_overwrite<uint32_t[]>(2 * fresh_lsets[k]->size());
+    fresh_ids[k] = ids[k].get();
+  }
+  symbols_->InternAll(fresh_lsets.data(), fresh_ids.data(), fresh.size());
+  // Link them (the stripes are cached from the lookups). A series another
+  // thread created meanwhile wins, as in CreateSeriesWithRef.
+  std::vector<SeriesRef> linked_refs;
+  std::vector<const labels::Labels*> linked_lsets;
+  linked_refs.reserve(fresh.size());
+  linked_lsets.reserve(fresh.size());
+  SeriesRef max_ref = 0;
+  absl::Status st;
+  const uint64_t epoch = reclaimer_->Pin();
+  for (size_t k = 0; k < fresh.size(); ++k) {
+    const size_t i = fresh[k];
+    const labels::Labels& lset = *lsets[i];
+    const uint32_t nl = static_cast<uint32_t>(lset.size());
+    if (!st.ok()) {
+      symbols_->Release(ids[k].get(), 2 * size_t{nl});
+      continue;
+    }
+    if (MemSeries* other = series_->GetByRef(in[i].ref)) {
+      // An earlier series of this batch took the ref.
+      if (!LabelsEqual(*other, lset)) {
+        st = absl::AlreadyExistsError(
+            absl::StrCat("head: series ref ", in[i].ref, " already belongs to ",
+                         LabelsOf(*other).ToString()));
+      }
+      (*out)[i] = other->ref();
+      symbols_->Release(ids[k].get(), 2 * size_t{nl});
+      continue;
+    }
+    auto s = std::make_unique<MemSeries>(in[i].ref, hashes[i],
+                                         std::move(ids[k]), nl);
+    MemSeries* linked = series_->InsertByHash(
+        s.get(), [&](const MemSeries& e) { return LabelsEqual(e, lset); },
+        [&] { return in[i].ref; });
+    if (linked != s.get()) {
+      symbols_->Release(s->label_ids(), 2 * size_t{nl});
+      (*out)[i] = linked->ref();
+      continue;
+    }
+    s.release();
+    series_->InsertByRef(linked);
+    (*out)[i] = in[i].ref;
+    max_ref = std::max(max_ref, in[i].ref);
+    linked_refs.push_back(in[i].ref);
+    linked_lsets.push_back(&lset);
+  }
+  reclaimer_->Unpin(epoch);
+  SeriesRef last = last_ref_.load(std::memory_order_relaxed);
+  while (last < max_ref && !last_ref_.compare_exchange_weak(last, max_ref)) {
+  }
+  postings_->AddAll(linked_refs.data(), linked_lsets.data(),
+                    linked_refs.size());
+  num_series_.fetch_add(linked_refs.size(), std::memory_order_relaxed);
+  series_created_.fetch_add(linked_refs.size(), std::memory_order_relaxed);
+  if (opts_.lifecycle != nullptr) {
+    for (const labels::Labels* l : linked_lsets) {
+      opts_.lifecycle->PostCreation(*l);
+    }
+  }
+  return st;
+}
+
 absl::StatusOr<labels::Labels> Head::SeriesLabels(SeriesRef ref) const {
   const uint64_t epoch = reclaimer_->Pin();
   absl::StatusOr<labels::Labels> out =

@@ -372,6 +372,57 @@ TEST(HeadAppendTest, RollbackLogsCreatedSeriesOnly) {
   EXPECT_TRUE(log.samples.empty());
 }
 
+// The batch form answers as CreateSeriesWithRef one by one would.
+TEST(HeadAppendTest, ReplayBatchCreationMatchesOneByOne) {
+  const Labels with_empty =
+      Labels::FromPairs({{"__name__", "up"}, {"job", "b"}, {"x", ""}});
+  const Labels kC = Labels::FromPairs({{"__name__", "up"}, {"job", "c"}});
+  auto one = OpenHead(TestOptions());
+  auto batch = OpenHead(TestOptions());
+  ASSERT_EQ(*one->CreateSeriesWithRef(3, kC), 3u);
+  std::vector<SeriesRef> out;
+  ASSERT_TRUE(batch->CreateSeriesWithRefs({{3, &kC}}, &out).ok());
+  // New, new, the same labels again (in the batch), labels with an empty
+  // value (the same series as kB), labels that exist from before.
+  const std::vector<Head::NewSeries> in = {
+      {42, &kA}, {7, &kB}, {50, &kA}, {9, &with_empty}, {11, &kC}};
+  std::vector<SeriesRef> want;
+  for (const Head::NewSeries& n : in) {
+    want.push_back(*one->CreateSeriesWithRef(n.ref, *n.labels));
+  }
+  ASSERT_TRUE(batch->CreateSeriesWithRefs(in, &out).ok());
+  EXPECT_EQ(out, want);
+  EXPECT_EQ(out, (std::vector<SeriesRef>{42, 7, 42, 7, 3}));
+  EXPECT_EQ(batch->Stats().num_series, one->Stats().num_series);
+  EXPECT_EQ(batch->LastSeriesRef(), 42u);
+  EXPECT_EQ(*batch->SeriesLabels(7), kB);
+  // Appends find them.
+  auto replay = batch->Appender(AppenderOptions{.replay = true});
+  ASSERT_TRUE(replay->Append(42, {}, 1000, 1).ok());
+  ASSERT_TRUE(replay->Commit().ok());
+  EXPECT_EQ(ReadAll(*batch, 42), (std::vector<TV>{{1000, 1}}));
+}
+
+TEST(HeadAppendTest, ReplayBatchCreationErrors) {
+  auto head = OpenHead(TestOptions());
+  std::vector<SeriesRef> out;
+  ASSERT_TRUE(head->CreateSeriesWithRefs({{42, &kA}}, &out).ok());
+  const Labels kX = Labels::FromPairs({{"x", "1"}});
+  const Labels bad = Labels::FromPairs({{"", "1"}});  // empty name
+  // A ref another label set holds (before, or earlier in the batch), ref 0,
+  // invalid labels.
+  EXPECT_EQ(head->CreateSeriesWithRefs({{5, &kB}, {42, &kX}}, &out).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(head->CreateSeriesWithRefs({{8, &kB}, {8, &kX}}, &out).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(head->CreateSeriesWithRefs({{0, &kB}}, &out).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(head->CreateSeriesWithRefs({{9, &bad}}, &out).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(head->SeriesLabels(9).ok());
+  EXPECT_FALSE(head->SeriesLabels(5).ok());  // the batch stopped first
+}
+
 TEST(HeadAppendTest, ReplayCreatesSeriesWithGivenRefs) {
   RecordingLog log;
   HeadOptions opts = TestOptions();

@@ -265,6 +265,71 @@ TEST(HeadConcurrencyTest, ConcurrentCreationYieldsOneSeriesPerLabelSet) {
   EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
 }
 
+// Replay workers creating series in batches at once (CreateSeriesWithRefs,
+// as the WAL replay's shards do), some label sets under two refs: one ref
+// wins per label set, every batch learns the winner, and the index (bulk
+// loaded, as at start-up) lists each series once, sorted.
+TEST(HeadConcurrencyTest, ConcurrentBatchCreationYieldsOneSeriesPerLabelSet) {
+  auto head = OpenHead();
+  head->BeginBulkLoad();
+  constexpr int kThreads = 2;
+  constexpr int kPerThread = 3000;
+  constexpr int kBatch = 250;
+  // Thread t creates refs t*kPerThread+1...; label set i of thread 1 equals
+  // label set i of thread 0 when i % 3 == 0.
+  auto labels_of = [](int th, int i) {
+    const int id = (i % 3 == 0) ? i : th * kPerThread + i;
+    return Labels::FromPairs({{"s", absl::StrCat(id)}, {"job", "x"}});
+  };
+  std::vector<std::vector<SeriesRef>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th) {
+    threads.emplace_back([&, th] {
+      std::vector<Labels> lsets;
+      for (int i = 0; i < kPerThread; ++i) lsets.push_back(labels_of(th, i));
+      for (int b = 0; b < kPerThread; b += kBatch) {
+        std::vector<Head::NewSeries> in;
+        for (int i = b; i < b + kBatch; ++i) {
+          in.push_back(
+              {static_cast<SeriesRef>(th * kPerThread + i + 1), &lsets[i]});
+        }
+        std::vector<SeriesRef> out;
+        absl::Status st = head->CreateSeriesWithRefs(in, &out);
+        ASSERT_TRUE(st.ok()) << st;
+        got[th].insert(got[th].end(), out.begin(), out.end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  head->EndBulkLoad(2);
+  const int shared = (kPerThread + 2) / 3;
+  for (int i = 0; i < kPerThread; ++i) {
+    if (i % 3 == 0) {
+      ASSERT_EQ(got[0][i], got[1][i]) << i;
+      ASSERT_TRUE(got[0][i] == static_cast<SeriesRef>(i + 1) ||
+                  got[0][i] == static_cast<SeriesRef>(kPerThread + i + 1));
+    } else {
+      ASSERT_EQ(got[0][i], static_cast<SeriesRef>(i + 1));
+      ASSERT_EQ(got[1][i], static_cast<SeriesRef>(kPerThread + i + 1));
+    }
+    absl::StatusOr<Labels> l = head->SeriesLabels(got[1][i]);
+    ASSERT_TRUE(l.ok()) << l.status();
+    EXPECT_EQ(*l, labels_of(1, i));
+  }
+  const uint64_t want = 2 * kPerThread - shared;
+  EXPECT_EQ(head->Stats().num_series, want);
+  EXPECT_LE(head->LastSeriesRef(), static_cast<SeriesRef>(2 * kPerThread));
+  HeadReaders r = head->Readers(kMin, kMax);
+  std::vector<SeriesRef> all;
+  ASSERT_TRUE(
+      postings::ExpandPostings(*r.index->Postings("job", "x"), &all).ok());
+  ASSERT_EQ(all.size(), want);
+  EXPECT_TRUE(
+      std::adjacent_find(all.begin(), all.end(), [](SeriesRef a, SeriesRef b) {
+        return a >= b;
+      }) == all.end());
+}
+
 // Churn: writers keep creating short-lived series, a truncator keeps
 // garbage-collecting them, readers keep reading. Checks memory safety (run
 // under asan/tsan) and that live series stay readable.

@@ -87,6 +87,21 @@ class StripeSeries final {
     __builtin_prefetch(t->slots() + (RefIndex(ref) & t->mask));
   }
 
+  // Creation in bulk (Head::CreateSeriesWithRefs), three stages a few
+  // series apart: the stripes' headers, then (their table pointers now
+  // cached) the home slots, then the lookup itself. Never fault.
+  void PrefetchStripes(uint64_t hash, SeriesRef ref) const {
+    __builtin_prefetch(&hash_stripes_[hash & mask_]);
+    __builtin_prefetch(&ref_stripes_[RefStripe(ref)]);
+  }
+  void PrefetchSlots(uint64_t hash, SeriesRef ref) const {
+    if (const Table* t =
+            hash_stripes_[hash & mask_].table.load(std::memory_order_acquire)) {
+      __builtin_prefetch(t->slots() + (HashIndex(hash) & t->mask));
+    }
+    PrefetchRefSlot(ref);
+  }
+
   // The series with label hash `hash` for which eq(const MemSeries&) holds,
   // or nullptr. Lock-free. REQUIRES: an epoch pin.
   template <typename Eq>

@@ -74,6 +74,18 @@ void SymbolTable::Intern(const labels::Labels& lset, uint32_t* ids) {
   }
 }
 
+void SymbolTable::InternAll(const labels::Labels* const* lsets,
+                            uint32_t* const* ids, size_t n) {
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t* out = ids[i];
+    for (const labels::Label& l : *lsets[i]) {
+      *out++ = InternLocked(l.name);
+      *out++ = InternLocked(l.value);
+    }
+  }
+}
+
 void SymbolTable::Release(const uint32_t* ids, size_t n) {
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < n; ++i) {

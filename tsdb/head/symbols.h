@@ -48,6 +48,9 @@ class SymbolTable final {
   // Writes 2 * lset.size() ids (name, value, name, value, ...) to `ids` and
   // takes one reference on each.
   void Intern(const labels::Labels& lset, uint32_t* ids);
+  // Intern(*lsets[i], ids[i]) for i < n, under one lock acquisition.
+  void InternAll(const labels::Labels* const* lsets, uint32_t* const* ids,
+                 size_t n);
 
   // Drops one reference on each of ids[0..n).
   void Release(const uint32_t* ids, size_t n);

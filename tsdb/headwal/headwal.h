@@ -125,7 +125,8 @@ struct ReplayResult {
 // `head`, FailedPrecondition if its label set already exists in `head`
 // under another ref (replay into a non-empty head), and any other head
 // error.
-// REQUIRES: nothing appends to `head` during the replay.
+// REQUIRES: nothing appends to or reads `head` during the replay (it bulk
+// loads the head's inverted index: Head::BeginBulkLoad).
 absl::StatusOr<ReplayResult> ReplayIntoHead(head::Head* head,
                                             io::FileSystem* fs,
                                             const std::string& wal_dir,

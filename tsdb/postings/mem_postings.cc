@@ -49,6 +49,16 @@ void MemPostings::Insert(List& list, SeriesRef ref) {
 
 void MemPostings::Add(SeriesRef ref, const labels::Labels& lset) {
   std::unique_lock lock(mu_);
+  AddLocked(ref, lset);
+}
+
+void MemPostings::AddAll(const SeriesRef* refs,
+                         const labels::Labels* const* lsets, size_t n) {
+  std::unique_lock lock(mu_);
+  for (size_t i = 0; i < n; ++i) AddLocked(refs[i], *lsets[i]);
+}
+
+void MemPostings::AddLocked(SeriesRef ref, const labels::Labels& lset) {
   for (const labels::Label& l : lset) {
     auto nit = lists_.find(AV(l.name));
     if (nit == lists_.end()) nit = lists_.try_emplace(l.name).first;

@@ -51,6 +51,9 @@ class MemPostings final {
   // Adds `ref` to the list of every label pair of `lset` and to the list of
   // all series. REQUIRES: `ref` is not already present.
   void Add(SeriesRef ref, const labels::Labels& lset);
+  // Add(refs[i], *lsets[i]) for i < n, under one lock acquisition.
+  void AddAll(const SeriesRef* refs, const labels::Labels* const* lsets,
+              size_t n);
 
   // Starts bulk loading (see above). REQUIRES: no reader until EnsureOrder.
   void SetUnordered();
@@ -89,6 +92,7 @@ class MemPostings final {
   using ValueMap = absl::flat_hash_map<std::string, List>;
 
   static void Insert(List& list, SeriesRef ref);
+  void AddLocked(SeriesRef ref, const labels::Labels& lset);  // REQUIRES mu_
 
   mutable std::shared_mutex mu_;
   absl::flat_hash_map<std::string, ValueMap> lists_;  // GUARDED_BY(mu_)

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <latch>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,10 +28,14 @@ namespace {
 
 // Work for one shard: samples, or (reset_ref != 0) a duplicate-series reset
 // (reset_wal_ref: the repeated record's own ref).
+// One item of a worker's queue: samples, or a duplicate's reset, or new
+// series (SeriesOnShards), or a barrier to count down.
 struct ShardWork {
   std::vector<record::RefSample> samples;
   uint64_t reset_ref = 0;
   uint64_t reset_wal_ref = 0;
+  std::vector<record::RefSeries> series;
+  std::latch* barrier = nullptr;
 };
 
 // The first error of any thread; later ones are dropped.
@@ -287,9 +292,16 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   for (int i = 0; i < workers; ++i) {
     threads.emplace_back([&, i] {
       while (std::optional<ShardWork> work = shard_queues[i]->Pop()) {
-        if (error.failed()) continue;  // drain
+        if (error.failed()) {  // drain
+          if (work->barrier != nullptr) work->barrier->count_down();
+          continue;
+        }
         absl::Status s;
-        if (work->reset_ref != 0) {
+        if (work->barrier != nullptr) {
+          work->barrier->count_down();
+        } else if (!work->series.empty()) {
+          s = visitor->OnShardSeries(i, work->series);
+        } else if (work->reset_ref != 0) {
           s = visitor->OnDuplicateSeriesRecord(i, work->reset_ref,
                                                work->reset_wal_ref);
         } else {
@@ -364,6 +376,8 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     ++stats.records;
   };
   std::vector<record::RefSeries> fresh;
+  const bool on_shards = visitor->SeriesOnShards();
+  bool series_on_workers = false;  // series pushed since the last barrier
   std::vector<KeySpan> own_keys;
   // `keys`: where each series' key is in the block at `base` (a key_store
   // block), or null to compute them here.
@@ -412,7 +426,35 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     }
     stats.series += fresh.size();
     if (fresh.empty()) return absl::OkStatus();
-    return visitor->OnSeries(fresh);
+    if (!on_shards) return visitor->OnSeries(fresh);
+    if (workers == 1) {
+      ShardWork w;
+      w.series = std::move(fresh);
+      fresh = {};
+      shard_queues[0]->Push(std::move(w));
+    } else {
+      std::vector<ShardWork> per(workers);
+      for (record::RefSeries& rs : fresh) {
+        per[rs.ref % workers].series.push_back(std::move(rs));
+      }
+      for (int i = 0; i < workers; ++i) {
+        if (!per[i].series.empty()) shard_queues[i]->Push(std::move(per[i]));
+      }
+    }
+    series_on_workers = true;
+    return absl::OkStatus();
+  };
+  // Waits until the workers created every series pushed to them so far.
+  auto wait_for_series = [&] {
+    if (!series_on_workers) return;
+    std::latch done(workers);
+    for (int i = 0; i < workers; ++i) {
+      ShardWork w;
+      w.barrier = &done;
+      shard_queues[i]->Push(std::move(w));
+    }
+    done.wait();
+    series_on_workers = false;
   };
   auto apply_samples = [&](const record::RefSample* p, size_t n) {
     for (size_t i = 0; i < n; ++i) {
@@ -434,6 +476,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     }
   };
   auto apply_stones = [&](std::vector<record::Stone> stones) {
+    wait_for_series();
     for (record::Stone& st : stones) {
       (void)ref_map.Find(st.ref, &st.ref);  // unknown: left as is
     }

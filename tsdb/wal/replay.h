@@ -43,6 +43,12 @@
 // OnSamples(shard, ...) runs on worker threads concurrently with each other
 // and with OnSeries/OnTombstones for later records. Every OnSeries call
 // happens-before the OnSamples calls for samples of those series.
+// A visitor whose SeriesOnShards() is true gets OnShardSeries(shard, ...)
+// on the workers instead of OnSeries: the new series of ref r on shard
+// r % workers, in log order with that shard's samples (so still before
+// them). Creating the series is then spread over the workers instead of
+// being serial work of the calling thread. OnTombstones still sees every
+// series of the records before it (the driver waits for the workers).
 #ifndef TSDB_WAL_REPLAY_H_
 #define TSDB_WAL_REPLAY_H_
 
@@ -67,6 +73,15 @@ class ReplayVisitor {
   virtual ~ReplayVisitor() = default;
   [[nodiscard]] virtual absl::Status OnSeries(
       const std::vector<record::RefSeries>& series) = 0;
+  // True: new series go to OnShardSeries on the workers (see above).
+  virtual bool SeriesOnShards() const { return false; }
+  // The new series of one record whose ref % workers is `shard`. Runs on
+  // `shard`'s worker, concurrently with the other shards' calls.
+  [[nodiscard]] virtual absl::Status OnShardSeries(
+      int shard, const std::vector<record::RefSeries>& series) {
+    (void)shard;
+    return OnSeries(series);
+  }
   // `shard` is in [0, ReplayOptions::workers); all samples of one ref go to
   // one shard.
   [[nodiscard]] virtual absl::Status OnSamples(
@@ -126,7 +141,7 @@ struct ReplayStats {
   int checkpoint = -1;  // N of the checkpoint replayed, -1 if none
   int first_segment = -1, last_segment = -1;
   int64_t records = 0;
-  int64_t series = 0;            // passed to OnSeries
+  int64_t series = 0;            // passed to OnSeries / OnShardSeries
   int64_t duplicate_series = 0;  // mapped onto an earlier ref
   int64_t samples = 0;           // passed to OnSamples
   int64_t unknown_ref_samples = 0;

@@ -29,33 +29,39 @@ class ReplayTest : public ::testing::TestWithParam<int> {
     r.log = [lines](std::string_view l) { lines->emplace_back(l); };
     return r;
   }
+  // Two "runs" of a WAL: series a, b with samples, metadata, tombstones
+  // and an unknown record; then a re-created as ref 5, a new series c,
+  // samples (one of an unknown ref) and a tombstone of ref 5.
+  void WriteWalWithDuplicates() {
+    {
+      auto w = plugins::OpenSegmentedWal(Options());
+      ASSERT_TRUE(w.ok());
+      std::string stones;
+      record::EncodeTombstones({{2, 0, 10}}, &stones);
+      std::string meta;
+      record::EncodeMetadata({{1, 1, "", "help"}}, &meta);
+      ASSERT_TRUE((*w)->Log({SeriesRec(1, "a"), SeriesRec(2, "b")}).ok());
+      ASSERT_TRUE((*w)->Log({SamplesRec({{1, 10, 1}, {2, 10, 2}, {1, 20, 3}}),
+                             meta, stones, std::string("\x63junk")})
+                      .ok());
+    }
+    {
+      // After a "restart" series a is re-created as ref 5.
+      auto w = plugins::OpenSegmentedWal(Options());
+      ASSERT_TRUE(w.ok());
+      ASSERT_TRUE((*w)->Log({SeriesRec(5, "a"), SeriesRec(6, "c")}).ok());
+      ASSERT_TRUE(
+          (*w)->Log({SamplesRec({{5, 30, 4}, {6, 30, 5}, {99, 30, 6}})}).ok());
+      std::string stones;
+      record::EncodeTombstones({{5, 0, 1}}, &stones);
+      ASSERT_TRUE((*w)->Log({stones}).ok());
+    }
+  }
   testing::MemFileSystem fs_;
 };
 
 TEST_P(ReplayTest, SeriesSamplesTombstonesAcrossSegmentsWithDuplicates) {
-  {
-    auto w = plugins::OpenSegmentedWal(Options());
-    ASSERT_TRUE(w.ok());
-    std::string stones;
-    record::EncodeTombstones({{2, 0, 10}}, &stones);
-    std::string meta;
-    record::EncodeMetadata({{1, 1, "", "help"}}, &meta);
-    ASSERT_TRUE((*w)->Log({SeriesRec(1, "a"), SeriesRec(2, "b")}).ok());
-    ASSERT_TRUE((*w)->Log({SamplesRec({{1, 10, 1}, {2, 10, 2}, {1, 20, 3}}),
-                           meta, stones, std::string("\x63junk")})
-                    .ok());
-  }
-  {
-    // After a "restart" series a is re-created as ref 5.
-    auto w = plugins::OpenSegmentedWal(Options());
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->Log({SeriesRec(5, "a"), SeriesRec(6, "c")}).ok());
-    ASSERT_TRUE(
-        (*w)->Log({SamplesRec({{5, 30, 4}, {6, 30, 5}, {99, 30, 6}})}).ok());
-    std::string stones;
-    record::EncodeTombstones({{5, 0, 1}}, &stones);
-    ASSERT_TRUE((*w)->Log({stones}).ok());
-  }
+  WriteWalWithDuplicates();
   CollectingVisitor v;
   v.workers = GetParam();
   std::vector<std::string> lines;
@@ -87,6 +93,63 @@ TEST_P(ReplayTest, SeriesSamplesTombstonesAcrossSegmentsWithDuplicates) {
   EXPECT_EQ(stats->last_segment, 1);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "WAL segment loaded segment=0 maxSegment=1");
+}
+
+// A visitor that creates series on the workers sees the same series,
+// samples, resets and tombstones, each series on its shard before its
+// samples, and every series before a tombstone naming it.
+TEST_P(ReplayTest, SeriesOnShardsSeesTheSameAsOnSeries) {
+  WriteWalWithDuplicates();
+  CollectingVisitor serial, sharded;
+  serial.workers = sharded.workers = GetParam();
+  sharded.on_shards = true;
+  std::vector<std::string> lines;
+  auto a = ReplayWalDir(Replay(&lines), &serial);
+  auto b = ReplayWalDir(Replay(&lines), &sharded);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(sharded.series, serial.series);
+  EXPECT_EQ(sharded.samples, serial.samples);
+  EXPECT_EQ(sharded.resets, serial.resets);
+  EXPECT_EQ(sharded.duplicate_records, serial.duplicate_records);
+  ASSERT_EQ(sharded.stones.size(), serial.stones.size());
+  for (size_t i = 0; i < serial.stones.size(); ++i) {
+    EXPECT_EQ(sharded.stones[i].ref, serial.stones[i].ref);
+  }
+  EXPECT_EQ(b->series, a->series);
+  EXPECT_EQ(b->samples, a->samples);
+  EXPECT_FALSE(sharded.wrong_shard);
+  EXPECT_FALSE(sharded.sample_before_series);
+  EXPECT_FALSE(sharded.stone_before_series);
+  EXPECT_FALSE(sharded.called_off_shard);
+}
+
+// Many series records, each followed by samples and a tombstone of its
+// series: the driver waits for the workers before each tombstone.
+TEST_P(ReplayTest, SeriesOnShardsAreCreatedBeforeLaterTombstones) {
+  {
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    for (uint64_t r = 1; r <= 200; ++r) {
+      std::string stones;
+      record::EncodeTombstones({{r, 0, 5}}, &stones);
+      ASSERT_TRUE((*w)->Log({SeriesRec(r, "m" + std::to_string(r)),
+                             SamplesRec({{r, 10, 1.0}}), stones})
+                      .ok());
+    }
+  }
+  CollectingVisitor v;
+  v.workers = GetParam();
+  v.on_shards = true;
+  std::vector<std::string> lines;
+  auto stats = ReplayWalDir(Replay(&lines), &v);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(v.series.size(), 200u);
+  EXPECT_EQ(v.stones.size(), 200u);
+  EXPECT_EQ(stats->samples, 200);
+  EXPECT_FALSE(v.stone_before_series);
+  EXPECT_FALSE(v.sample_before_series);
+  EXPECT_FALSE(v.wrong_shard);
 }
 
 TEST_P(ReplayTest, CorruptionStopsWithSegmentAndOffsetAfterApplyingPrefix) {

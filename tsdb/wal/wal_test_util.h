@@ -18,7 +18,18 @@ class CollectingVisitor final : public ReplayVisitor {
  public:
   absl::Status OnSeries(const std::vector<record::RefSeries>& s) override {
     std::lock_guard<std::mutex> l(mu_);
+    if (on_shards) called_off_shard = true;
     for (const auto& x : s) series[x.ref] = x.labels.ToString();
+    return absl::OkStatus();
+  }
+  bool SeriesOnShards() const override { return on_shards; }
+  absl::Status OnShardSeries(int shard,
+                             const std::vector<record::RefSeries>& s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& x : s) {
+      if (x.ref % workers != static_cast<uint64_t>(shard)) wrong_shard = true;
+      series[x.ref] = x.labels.ToString();
+    }
     return absl::OkStatus();
   }
   absl::Status OnSamples(int shard,
@@ -33,6 +44,9 @@ class CollectingVisitor final : public ReplayVisitor {
   }
   absl::Status OnTombstones(const std::vector<record::Stone>& s) override {
     std::lock_guard<std::mutex> l(mu_);
+    for (const auto& x : s) {
+      if (!series.count(x.ref)) stone_before_series = true;
+    }
     stones.insert(stones.end(), s.begin(), s.end());
     return absl::OkStatus();
   }
@@ -55,6 +69,7 @@ class CollectingVisitor final : public ReplayVisitor {
   }
 
   int workers = 1;
+  bool on_shards = false;  // SeriesOnShards()
   int resets = 0;
   std::vector<std::pair<uint64_t, uint64_t>> duplicate_records;  // ref, wal
   std::map<uint64_t, std::string> series;
@@ -62,6 +77,8 @@ class CollectingVisitor final : public ReplayVisitor {
   std::vector<record::Stone> stones;
   bool wrong_shard = false;
   bool sample_before_series = false;
+  bool stone_before_series = false;  // OnTombstones before OnShardSeries
+  bool called_off_shard = false;     // OnSeries although on_shards
 
  private:
   std::mutex mu_;

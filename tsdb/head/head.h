@@ -443,6 +443,12 @@ class Head final {
   absl::StatusOr<bool> RestoreSeries(SeriesRef ref, const labels::Labels& lset,
                                      const std::vector<MappedChunk>& mapped,
                                      const SnapshotOpenChunk* open);
+  // RestoreSeries' second half, for series created already (e.g. a batch
+  // through CreateSeriesWithRefs): attaches `mapped` and `open` to series
+  // `ref`. NotFound if there is no such series.
+  absl::StatusOr<bool> RestoreSeriesChunks(
+      SeriesRef ref, const std::vector<MappedChunk>& mapped,
+      const SnapshotOpenChunk* open);
 
   // Drops chunks whose samples are all before `mint`, garbage-collects
   // series left without chunks and without pending appends (PostDeletion),

@@ -90,6 +90,16 @@ absl::StatusOr<bool> Head::RestoreSeries(SeriesRef ref,
         absl::StrCat("head: series ", lset.ToString(), " of snapshot ref ", ref,
                      " already exists as ", got));
   }
+  return RestoreSeriesChunks(ref, mapped, open);
+}
+
+absl::StatusOr<bool> Head::RestoreSeriesChunks(
+    SeriesRef ref, const std::vector<MappedChunk>& mapped,
+    const SnapshotOpenChunk* open) {
+  if (!mapped.empty() && opts_.chunk_mapper == nullptr) {
+    return absl::FailedPreconditionError(
+        "head: m-mapped chunks attached without a chunk mapper");
+  }
   // Prometheus's loadMmappedChunks: a chunk m-mapped after the snapshot was
   // taken holds the snapshot's open chunk; drop the latter.
   if (open != nullptr && !mapped.empty() &&

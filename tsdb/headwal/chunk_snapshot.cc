@@ -479,8 +479,26 @@ absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
   int64_t n_open = 0, n_old = 0, n_mapped = 0, n_attached = 0, n_series = 0;
   absl::Status restore_status;
   std::vector<head::MappedChunk> list;
+  std::vector<head::Head::NewSeries> in;
+  std::vector<SeriesRef> got;
   while (std::optional<Batch> b = batches.Pop()) {
     if (!restore_status.ok()) continue;  // drain
+    // The batch's series at once (prefetched lookups, one lock of the
+    // symbols and of the postings), then their chunks one by one.
+    in.clear();
+    for (const head::SnapshotSeries& s : *b) in.push_back({s.ref, &s.labels});
+    restore_status = head->CreateSeriesWithRefs(in, &got);
+    for (size_t i = 0; restore_status.ok() && i < in.size(); ++i) {
+      if (got[i] != in[i].ref) {
+        restore_status = absl::AlreadyExistsError(absl::StrCat(
+            "head: series ", in[i].labels->ToString(), " of snapshot ref ",
+            in[i].ref, " already exists as ", got[i]));
+      }
+    }
+    if (!restore_status.ok()) {
+      batches.Close();
+      continue;
+    }
     for (const head::SnapshotSeries& s : *b) {
       list.clear();
       auto it = mapped->by_series.find(s.ref);
@@ -498,8 +516,7 @@ absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
           open = &s.open;
         }
       }
-      absl::StatusOr<bool> kept =
-          head->RestoreSeries(s.ref, s.labels, list, open);
+      absl::StatusOr<bool> kept = head->RestoreSeriesChunks(s.ref, list, open);
       if (!kept.ok()) {
         restore_status = kept.status();
         batches.Close();

@@ -462,9 +462,8 @@ absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
     return out;
   }
 
-  // Pipeline: a thread reads and decodes batches of series, this one
-  // restores them. (Two restoring threads contended on the head's shared
-  // structures, symbols, postings and stripes, and were slower on 2 vCPUs.)
+  // Pipeline: a thread reads and decodes batches of series, the others
+  // restore them.
   using Batch = std::vector<head::SnapshotSeries>;
   BoundedQueue<Batch> batches(8);
   DecodedChunkSnapshot rest;
@@ -476,61 +475,87 @@ absl::StatusOr<SnapshotLoadResult> LoadChunkSnapshot(
     batches.Close();
     out.read_seconds = Seconds(start);
   });
+  // What one restoring thread did.
+  struct Restored {
+    int64_t open = 0, old = 0, mapped = 0, attached = 0, series = 0;
+    std::vector<uint64_t> refs;
+    absl::Status status;
+  };
+  auto restore = [&](Restored* r) {
+    std::vector<head::MappedChunk> list;
+    std::vector<head::Head::NewSeries> in;
+    std::vector<SeriesRef> got;
+    while (std::optional<Batch> b = batches.Pop()) {
+      if (!r->status.ok()) continue;  // drain
+      // The batch's series at once (prefetched lookups, one lock of the
+      // symbols and of the postings), then their chunks one by one.
+      in.clear();
+      for (const head::SnapshotSeries& s : *b) in.push_back({s.ref, &s.labels});
+      r->status = head->CreateSeriesWithRefs(in, &got);
+      for (size_t i = 0; r->status.ok() && i < in.size(); ++i) {
+        if (got[i] != in[i].ref) {
+          r->status = absl::AlreadyExistsError(absl::StrCat(
+              "head: series ", in[i].labels->ToString(), " of snapshot ref ",
+              in[i].ref, " already exists as ", got[i]));
+        }
+      }
+      for (size_t i = 0; r->status.ok() && i < b->size(); ++i) {
+        const head::SnapshotSeries& s = (*b)[i];
+        list.clear();
+        auto it = mapped->by_series.find(s.ref);
+        if (it != mapped->by_series.end()) {
+          for (const chunks::MappedChunkInfo& c : it->second) {
+            list.push_back(head::MappedChunk{c.ref, c.min_time, c.max_time,
+                                             c.num_samples});
+          }
+        }
+        const head::SnapshotOpenChunk* open = nullptr;
+        if (s.has_open_chunk) {
+          if (s.open.max_time < min_valid_time) {
+            ++r->old;
+          } else {
+            open = &s.open;
+          }
+        }
+        absl::StatusOr<bool> kept =
+            head->RestoreSeriesChunks(s.ref, list, open);
+        if (!kept.ok()) {
+          r->status = kept.status();
+          break;
+        }
+        ++r->series;
+        r->refs.push_back(s.ref);
+        r->attached += static_cast<int64_t>(list.size());
+        if (*kept) {
+          ++r->open;
+        } else if (open != nullptr) {
+          ++r->mapped;
+        }
+      }
+      if (!r->status.ok()) batches.Close();
+    }
+  };
+  // Restoring is most of the work: one thread per core takes batches (the
+  // head's structures are locked once per batch, so they hardly contend).
+  const int restorers = static_cast<int>(
+      std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 4));
+  std::vector<Restored> restored(restorers);
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < restorers; ++t) {
+    helpers.emplace_back(restore, &restored[t]);
+  }
+  restore(&restored[0]);
+  for (std::thread& t : helpers) t.join();
   int64_t n_open = 0, n_old = 0, n_mapped = 0, n_attached = 0, n_series = 0;
   absl::Status restore_status;
-  std::vector<head::MappedChunk> list;
-  std::vector<head::Head::NewSeries> in;
-  std::vector<SeriesRef> got;
-  while (std::optional<Batch> b = batches.Pop()) {
-    if (!restore_status.ok()) continue;  // drain
-    // The batch's series at once (prefetched lookups, one lock of the
-    // symbols and of the postings), then their chunks one by one.
-    in.clear();
-    for (const head::SnapshotSeries& s : *b) in.push_back({s.ref, &s.labels});
-    restore_status = head->CreateSeriesWithRefs(in, &got);
-    for (size_t i = 0; restore_status.ok() && i < in.size(); ++i) {
-      if (got[i] != in[i].ref) {
-        restore_status = absl::AlreadyExistsError(absl::StrCat(
-            "head: series ", in[i].labels->ToString(), " of snapshot ref ",
-            in[i].ref, " already exists as ", got[i]));
-      }
-    }
-    if (!restore_status.ok()) {
-      batches.Close();
-      continue;
-    }
-    for (const head::SnapshotSeries& s : *b) {
-      list.clear();
-      auto it = mapped->by_series.find(s.ref);
-      if (it != mapped->by_series.end()) {
-        for (const chunks::MappedChunkInfo& c : it->second) {
-          list.push_back(
-              head::MappedChunk{c.ref, c.min_time, c.max_time, c.num_samples});
-        }
-      }
-      const head::SnapshotOpenChunk* open = nullptr;
-      if (s.has_open_chunk) {
-        if (s.open.max_time < min_valid_time) {
-          ++n_old;
-        } else {
-          open = &s.open;
-        }
-      }
-      absl::StatusOr<bool> kept = head->RestoreSeriesChunks(s.ref, list, open);
-      if (!kept.ok()) {
-        restore_status = kept.status();
-        batches.Close();
-        break;
-      }
-      ++n_series;
-      out.refs.push_back(s.ref);
-      n_attached += static_cast<int64_t>(list.size());
-      if (*kept) {
-        ++n_open;
-      } else if (open != nullptr) {
-        ++n_mapped;
-      }
-    }
+  for (Restored& r : restored) {
+    n_open += r.open;
+    n_old += r.old;
+    n_mapped += r.mapped;
+    n_attached += r.attached;
+    n_series += r.series;
+    out.refs.insert(out.refs.end(), r.refs.begin(), r.refs.end());
+    if (restore_status.ok()) restore_status = r.status;
   }
   reader.join();
   if (restore_status.ok() && !read_status.ok()) restore_status = read_status;

@@ -36,9 +36,12 @@ Flags:
   --log.level=info                   debug, info, warn, error.
   --log.format=logfmt
   --config.file=FILE                 Accepted and ignored (no scraping).
-  --enable-feature=memory-snapshot-on-shutdown
+  --[no-]storage.tsdb.memory-snapshot-on-shutdown
                                      Snapshot the head at shutdown for a fast
-                                     restart (other features are ignored).
+                                     restart (default on; Prometheus: off).
+  --enable-feature=memory-snapshot-on-shutdown
+                                     Accepted (the default here); other
+                                     features are ignored.
   --chunk-reader=mmap                Block chunk reader plugin.
   --wal=segmented                    WAL plugin.
   --wal-compression=snappy           none or snappy.
@@ -133,6 +136,10 @@ absl::StatusOr<ServerFlags> ParseServerFlags(
   ServerFlags f;
   ServerOptions& o = f.server;
   bool retention_set = false;
+  // On by default, unlike Prometheus: a restart then loads the head from
+  // the snapshot and m-mapped chunks (0.17 s for the bench's 24M samples)
+  // instead of replaying the WAL (0.7 s); the WAL stays complete beside it.
+  bool snapshot_on_shutdown = true;
   using Setter = std::function<absl::Status(const std::string&)>;
   auto dur = [](int64_t* out) -> Setter {
     return [out](const std::string& v) -> absl::Status {
@@ -207,7 +214,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(
            if (comma == std::string::npos) comma = v.size();
            const std::string feature = v.substr(start, comma - start);
            if (feature == "memory-snapshot-on-shutdown") {
-             o.db.snapshot_on_shutdown = true;
+             snapshot_on_shutdown = true;
            } else if (!feature.empty()) {
              f.ignored.push_back("--enable-feature=" + feature);
            }
@@ -223,6 +230,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(
   bool ignored_bool = false;
   const std::map<std::string, bool*> booleans = {
       {"storage.tsdb.no-lockfile", &o.db.no_lockfile},
+      {"storage.tsdb.memory-snapshot-on-shutdown", &snapshot_on_shutdown},
       {"storage.tsdb.wal-compression", &wal_compress},
       {"web.enable-admin-api", &o.enable_admin_api},
       {"web.enable-remote-write-receiver", &ignored_bool},
@@ -281,6 +289,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(
   }
 
   if (retention_set) o.db.retention_ms = retention_ms;
+  o.db.snapshot_on_shutdown = snapshot_on_shutdown;
   o.db.wal_compression =
       wal_compress ? wal::Compression::kSnappy : wal::Compression::kNone;
   if (!wal_compression.empty()) {

@@ -287,10 +287,16 @@ TEST(FlagsTest, PrometheusNamesAndPlugins) {
   EXPECT_EQ(f->server.db.chunk_reader, "pread");
   EXPECT_EQ(f->server.db.wal, "none");
   EXPECT_EQ(f->log_level, LogLevel::kDebug);
+  EXPECT_TRUE(f->server.db.snapshot_on_shutdown);  // our default
+
+  f = ParseServerFlags({"--no-storage.tsdb.memory-snapshot-on-shutdown"},
+                       registry);
+  ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_FALSE(f->server.db.snapshot_on_shutdown);
 
   f = ParseServerFlags(
-      {"--enable-feature=exemplar-storage,memory-snapshot-on-shutdown"},
+      {"--storage.tsdb.memory-snapshot-on-shutdown=false",
+       "--enable-feature=exemplar-storage,memory-snapshot-on-shutdown"},
       registry);
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_TRUE(f->server.db.snapshot_on_shutdown);

@@ -54,6 +54,28 @@ absl::Status WalCommitLog::Log(
 
 namespace {
 
+// Room for n head::SampleRecords, not value-initialized (an implicit-lifetime
+// aggregate; OnSamples writes each one it hands on): a vector's resize
+// zeroed the whole batch on every call.
+class RecordBuffer {
+ public:
+  head::SampleRecord* Get(size_t n) {
+    if (n > capacity_) {
+      data_.reset(static_cast<head::SampleRecord*>(
+          ::operator new(n * sizeof(head::SampleRecord))));
+      capacity_ = n;
+    }
+    return data_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(head::SampleRecord* p) const { ::operator delete(p); }
+  };
+  std::unique_ptr<head::SampleRecord[], Free> data_;
+  size_t capacity_ = 0;
+};
+
 // Applies replayed records to the head; one replay appender per shard.
 class HeadVisitor final : public wal::ReplayVisitor {
  public:
@@ -137,10 +159,8 @@ class HeadVisitor final : public wal::ReplayVisitor {
   // (one lookup, one lock, its memory in cache for all its samples) instead
   // of once per sample, which missed the cache on the series and its chunk
   // every time. Each series keeps its samples' order.
-  absl::Status OnSamples(
-      int shard, const std::vector<record::RefSample>& samples) override {
-    std::vector<head::SampleRecord>& batch = batches_[shard];
-    batch.clear();
+  absl::Status OnSamples(int shard,
+                         absl::Span<const record::RefSample> samples) override {
     int64_t too_old = 0, in_mapped = 0;
     const absl::flat_hash_map<uint64_t, int64_t>& mmaxt = mmaxt_[shard];
     const bool check_mapped = !mmaxt.empty();
@@ -164,9 +184,12 @@ class HeadVisitor final : public wal::ReplayVisitor {
       max_ref = std::max<uint64_t>(max_ref, samples[i].ref);
       if (i > 0 && samples[i].ref < samples[i - 1].ref) sorted = false;
     }
+    // The records for the head: batch[0, n).
+    head::SampleRecord* batch = batches_[shard].Get(samples.size());
+    size_t n = 0;
     if (sorted || samples.size() < 4096) {
       for (const record::RefSample& s : samples) {
-        if (keep(s)) batch.push_back(head::SampleRecord{s.ref, s.t, s.v});
+        if (keep(s)) batch[n++] = head::SampleRecord{s.ref, s.t, s.v};
       }
     } else {
       const int used = 64 - __builtin_clzll(max_ref | 1);
@@ -180,41 +203,35 @@ class HeadVisitor final : public wal::ReplayVisitor {
       // makes the last pass end in `batch`.
       std::vector<uint8_t>& kept = kept_[shard];
       kept.resize(samples.size());
-      size_t n = 0;
       for (size_t i = 0; i < samples.size(); ++i) {
         kept[i] = keep(samples[i]) ? 1 : 0;
         count[(samples[i].ref & mask) + 1] += kept[i];
         n += kept[i];
       }
-      std::vector<head::SampleRecord>& tmp = sort_tmp_[shard];
-      std::vector<head::SampleRecord>* dst = passes % 2 == 1 ? &batch : &tmp;
-      std::vector<head::SampleRecord>* src = passes % 2 == 1 ? &tmp : &batch;
-      batch.resize(n);
-      if (passes > 1) tmp.resize(n);
+      head::SampleRecord* tmp = passes > 1 ? sort_tmp_[shard].Get(n) : nullptr;
+      head::SampleRecord* dst = passes % 2 == 1 ? batch : tmp;
+      head::SampleRecord* src = passes % 2 == 1 ? tmp : batch;
       for (size_t b = 1; b < count.size(); ++b) count[b] += count[b - 1];
-      head::SampleRecord* out = dst->data();
       for (size_t i = 0; i < samples.size(); ++i) {
         if (kept[i] == 0) continue;
         const record::RefSample& s = samples[i];
-        out[count[s.ref & mask]++] = head::SampleRecord{s.ref, s.t, s.v};
+        dst[count[s.ref & mask]++] = head::SampleRecord{s.ref, s.t, s.v};
       }
       for (int p = 1; p < passes; ++p) {
         std::swap(src, dst);
         const int shift = p * width;
         std::fill(count.begin(), count.end(), 0);
-        for (const head::SampleRecord& r : *src) {
-          ++count[((r.ref >> shift) & mask) + 1];
+        for (size_t i = 0; i < n; ++i) {
+          ++count[((src[i].ref >> shift) & mask) + 1];
         }
         for (size_t b = 1; b < count.size(); ++b) count[b] += count[b - 1];
-        out = dst->data();
-        for (const head::SampleRecord& r : *src) {
-          out[count[(r.ref >> shift) & mask]++] = r;
+        for (size_t i = 0; i < n; ++i) {
+          dst[count[(src[i].ref >> shift) & mask]++] = src[i];
         }
       }
     }
     // Out of order or duplicate timestamps are skipped, as Prometheus.
-    head::ReplaySamplesResult r =
-        head_->ReplaySamples(batch.data(), batch.size());
+    head::ReplaySamplesResult r = head_->ReplaySamples(batch, n);
     if (!r.status.ok()) {
       return absl::InternalError(
           absl::StrCat("head: appending to a chunk: ", r.status.message()));
@@ -305,9 +322,9 @@ class HeadVisitor final : public wal::ReplayVisitor {
   std::atomic<int64_t> mapped_series_{0};
   std::atomic<int64_t> in_mapped_{0};
   // Per shard: the samples of one OnSamples call that go to the head.
-  std::vector<std::vector<head::SampleRecord>> batches_;
+  std::vector<RecordBuffer> batches_;
   // Per shard: OnSamples' sort scratch.
-  std::vector<std::vector<head::SampleRecord>> sort_tmp_;
+  std::vector<RecordBuffer> sort_tmp_;
   std::vector<std::vector<uint8_t>> kept_;
   std::vector<std::vector<uint32_t>> counts_;
   std::atomic<int64_t> created_{0};

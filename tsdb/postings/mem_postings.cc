@@ -1,6 +1,7 @@
 #include "tsdb/postings/mem_postings.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -91,16 +92,22 @@ void MemPostings::EnsureOrder(int threads) {
   for (auto& [name, values] : lists_) {
     for (auto& [value, list] : values) lists.push_back(&list);
   }
-  auto sort_from = [&lists](size_t first, size_t step) {
-    for (size_t i = first; i < lists.size(); i += step) {
+  // Largest first, each thread taking the next list: the few lists that
+  // hold most series (all_, a label every series has) land on different
+  // threads instead of one thread sorting them in turn.
+  std::sort(lists.begin(), lists.end(),
+            [](const List* a, const List* b) { return a->size() > b->size(); });
+  std::atomic<size_t> next{0};
+  auto sort_some = [&lists, &next] {
+    for (size_t i = next++; i < lists.size(); i = next++) {
       List& l = *lists[i];
       if (!std::is_sorted(l.begin(), l.end())) std::sort(l.begin(), l.end());
     }
   };
   const size_t n = static_cast<size_t>(std::max(1, threads));
   std::vector<std::thread> pool;
-  for (size_t t = 1; t < n; ++t) pool.emplace_back(sort_from, t, n);
-  sort_from(0, n);
+  for (size_t t = 1; t < n; ++t) pool.emplace_back(sort_some);
+  sort_some();
   for (std::thread& t : pool) t.join();
 }
 

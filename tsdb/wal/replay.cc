@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <deque>
 #include <latch>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,12 +28,31 @@
 namespace tsdb::wal {
 namespace {
 
-// Work for one shard: samples, or (reset_ref != 0) a duplicate-series reset
-// (reset_wal_ref: the repeated record's own ref).
-// One item of a worker's queue: samples, or a duplicate's reset, or new
-// series (SeriesOnShards), or a barrier to count down.
+// Samples per OnSamples call. Large, so that a batch spans several scrapes
+// of each series and the visitor can group them by series (HeadVisitor
+// does: one visit per series per batch instead of one per sample).
+constexpr size_t kShardFlushSamples = size_t{1} << 19;
+
+// A shard's batch of samples: room for kShardFlushSamples, uninitialized
+// (RefSample is an implicit-lifetime aggregate; dispatch writes each one
+// before it is read). Value-initializing a vector zeroed every recycled
+// buffer again; untouched pages cost no memory.
+struct FreeSamples {
+  void operator()(record::RefSample* p) const { ::operator delete(p); }
+};
+using SampleBuffer = std::unique_ptr<record::RefSample[], FreeSamples>;
+SampleBuffer NewSampleBuffer() {
+  return SampleBuffer(static_cast<record::RefSample*>(
+      ::operator new(kShardFlushSamples * sizeof(record::RefSample))));
+}
+
+// One item of a worker's queue: samples (the first `count` of `samples`),
+// or (reset_ref != 0) a duplicate-series reset (reset_wal_ref: the repeated
+// record's own ref), or new series (SeriesOnShards), or a barrier to count
+// down.
 struct ShardWork {
-  std::vector<record::RefSample> samples;
+  SampleBuffer samples;
+  size_t count = 0;
   uint64_t reset_ref = 0;
   uint64_t reset_wal_ref = 0;
   std::vector<record::RefSeries> series;
@@ -96,11 +117,6 @@ KeySpan AppendKey(const labels::Labels& ls, std::vector<char>* bytes) {
 struct SeriesKeyHash {
   size_t operator()(const SeriesKey& k) const { return k.hash; }
 };
-
-// Samples per OnSamples call. Large, so that a batch spans several scrapes
-// of each series and the visitor can group them by series (HeadVisitor
-// does: one visit per series per batch instead of one per sample).
-constexpr size_t kShardFlushSamples = size_t{1} << 19;
 
 // WAL ref -> head ref, looked up once per sample. Refs count up from 1, so
 // below kDenseLimit they index a flat array (one access into ~8 bytes per
@@ -284,7 +300,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   // Emptied sample buffers, back from the workers (buffers are large; new
   // ones would be page-faulted in again and again).
   std::mutex spare_mu;
-  std::vector<std::vector<record::RefSample>> spare;
+  std::vector<SampleBuffer> spare;
 
   // Workers: apply samples per shard.
   std::vector<std::thread> threads;
@@ -305,9 +321,10 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
           s = visitor->OnDuplicateSeriesRecord(i, work->reset_ref,
                                                work->reset_wal_ref);
         } else {
-          s = visitor->OnSamples(i, work->samples);
+          s = visitor->OnSamples(
+              i, absl::MakeConstSpan(work->samples.get(), work->count));
           if (s.ok()) {
-            applied_samples.fetch_add(work->samples.size(),
+            applied_samples.fetch_add(static_cast<int64_t>(work->count),
                                       std::memory_order_relaxed);
           }
           std::lock_guard<std::mutex> l(spare_mu);
@@ -325,22 +342,15 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   absl::flat_hash_map<SeriesKey, uint64_t, SeriesKeyHash> by_labels;
   for (uint64_t ref : options.existing_refs) ref_map.Insert(ref, ref);
   // Per shard: the samples of the next OnSamples call, pending[i][0,
-  // filled[i]) (appending is a plain store; the vector grows by doubling up
-  // to kShardFlushSamples elements, and buffers coming back keep theirs).
-  std::vector<std::vector<record::RefSample>> pending(workers);
+  // filled[i]) (appending is a plain store).
+  std::vector<SampleBuffer> pending(workers);
   std::vector<size_t> filled(workers, 0);
-  // Full capacity at once: growing by doubling would copy the samples and
-  // page-fault fresh memory at every step (untouched capacity costs nothing).
-  auto new_buffer = [](std::vector<record::RefSample>* p) {
-    p->reserve(kShardFlushSamples);
-    p->resize(1024);
-  };
-  for (auto& p : pending) new_buffer(&p);
+  for (SampleBuffer& p : pending) p = NewSampleBuffer();
   auto flush_shard = [&](int i) {
     if (filled[i] == 0) return;
     ShardWork work;
-    pending[i].resize(filled[i]);
-    work.samples.swap(pending[i]);
+    work.samples = std::move(pending[i]);
+    work.count = filled[i];
     filled[i] = 0;
     {
       std::lock_guard<std::mutex> l(spare_mu);
@@ -349,7 +359,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
         spare.pop_back();
       }
     }
-    if (pending[i].empty()) new_buffer(&pending[i]);
+    if (pending[i] == nullptr) pending[i] = NewSampleBuffer();
     shard_queues[i]->Push(std::move(work));
   };
   int progress_segment = -2;
@@ -464,15 +474,8 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
         continue;
       }
       const int shard = workers == 1 ? 0 : static_cast<int>(smp.ref % workers);
-      std::vector<record::RefSample>& buf = pending[shard];
-      buf[filled[shard]] = smp;
-      if (++filled[shard] == buf.size()) {
-        if (buf.size() >= kShardFlushSamples) {
-          flush_shard(shard);
-        } else {
-          buf.resize(std::min(2 * buf.size(), kShardFlushSamples));
-        }
-      }
+      pending[shard][filled[shard]] = smp;
+      if (++filled[shard] == kShardFlushSamples) flush_shard(shard);
     }
   };
   auto apply_stones = [&](std::vector<record::Stone> stones) {

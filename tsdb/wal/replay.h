@@ -61,6 +61,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "tsdb/io/file_system.h"
 #include "tsdb/record/record.h"
 #include "tsdb/wal/reader.h"
@@ -85,7 +86,7 @@ class ReplayVisitor {
   // `shard` is in [0, ReplayOptions::workers); all samples of one ref go to
   // one shard.
   [[nodiscard]] virtual absl::Status OnSamples(
-      int shard, const std::vector<record::RefSample>& samples) = 0;
+      int shard, absl::Span<const record::RefSample> samples) = 0;
   [[nodiscard]] virtual absl::Status OnTombstones(
       const std::vector<record::Stone>& stones) = 0;
   // A later series record repeated the labels of `ref`: drop the samples

@@ -83,8 +83,7 @@ class SumVisitor final : public ReplayVisitor {
     series += static_cast<int64_t>(s.size());
     return absl::OkStatus();
   }
-  absl::Status OnSamples(int,
-                         const std::vector<record::RefSample>& s) override {
+  absl::Status OnSamples(int, absl::Span<const record::RefSample> s) override {
     double sum = 0;
     for (const record::RefSample& x : s) sum += x.v;
     benchmark::DoNotOptimize(sum);

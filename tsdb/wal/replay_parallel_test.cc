@@ -42,7 +42,7 @@ class LogVisitor final : public ReplayVisitor {
     return absl::OkStatus();
   }
   absl::Status OnSamples(int shard,
-                         const std::vector<record::RefSample>& s) override {
+                         absl::Span<const record::RefSample> s) override {
     std::lock_guard<std::mutex> l(mu_);
     // An order-sensitive digest of (ref, t, value bits), not strings: the
     // tests replay thousands of times.

@@ -253,7 +253,7 @@ class FailingVisitor final : public ReplayVisitor {
   absl::Status OnSeries(const std::vector<record::RefSeries>&) override {
     return absl::OkStatus();
   }
-  absl::Status OnSamples(int, const std::vector<record::RefSample>&) override {
+  absl::Status OnSamples(int, absl::Span<const record::RefSample>) override {
     return absl::ResourceExhaustedError("head full");
   }
   absl::Status OnTombstones(const std::vector<record::Stone>&) override {

@@ -33,7 +33,7 @@ class CollectingVisitor final : public ReplayVisitor {
     return absl::OkStatus();
   }
   absl::Status OnSamples(int shard,
-                         const std::vector<record::RefSample>& s) override {
+                         absl::Span<const record::RefSample> s) override {
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& x : s) {
       if (x.ref % workers != static_cast<uint64_t>(shard)) wrong_shard = true;

@@ -61,8 +61,7 @@ class TimestampVisitor final : public wal::ReplayVisitor {
   absl::Status OnSeries(const std::vector<record::RefSeries>&) override {
     return absl::OkStatus();
   }
-  absl::Status OnSamples(int,
-                         const std::vector<record::RefSample>& s) override {
+  absl::Status OnSamples(int, absl::Span<const record::RefSample> s) override {
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& x : s) ts.push_back(x.t);
     return absl::OkStatus();

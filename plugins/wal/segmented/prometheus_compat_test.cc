@@ -83,8 +83,7 @@ class DumpVisitor final : public wal::ReplayVisitor {
     for (const auto& x : s) names_[x.ref] = x.labels.ToString();
     return absl::OkStatus();
   }
-  absl::Status OnSamples(int,
-                         const std::vector<record::RefSample>& s) override {
+  absl::Status OnSamples(int, absl::Span<const record::RefSample> s) override {
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& x : s) dump_[names_.at(x.ref)].emplace_back(x.t, x.v);
     return absl::OkStatus();

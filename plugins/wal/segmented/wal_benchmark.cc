@@ -121,8 +121,7 @@ class SumVisitor final : public wal::ReplayVisitor {
     series += s.size();
     return absl::OkStatus();
   }
-  absl::Status OnSamples(int,
-                         const std::vector<record::RefSample>& s) override {
+  absl::Status OnSamples(int, absl::Span<const record::RefSample> s) override {
     double sum = 0;
     for (const auto& x : s) sum += x.v;
     total.fetch_add(s.size(), std::memory_order_relaxed);

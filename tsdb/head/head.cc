@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -304,6 +305,28 @@ absl::Status Head::CreateSeriesWithRefs(absl::Span<const NewSeries> in,
     reclaimer_->Unpin(epoch);
     TSDB_RETURN_IF_ERROR(st);
   }
+  // A label set repeated within the batch is created once (the later
+  // entries get its ref), so the lifecycle hooks see each set once, as
+  // with CreateSeriesWithRef one by one.
+  std::vector<std::pair<size_t, size_t>> repeats;  // (index, first index)
+  if (opts_.lifecycle != nullptr && fresh.size() > 1) {
+    absl::flat_hash_map<uint64_t, std::vector<size_t>> seen;
+    std::vector<size_t> unique;
+    for (size_t i : fresh) {
+      std::vector<size_t>& same_hash = seen[hashes[i]];
+      size_t first = SIZE_MAX;
+      for (size_t j : same_hash) {
+        if (*lsets[j] == *lsets[i]) first = j;
+      }
+      if (first != SIZE_MAX) {
+        repeats.push_back({i, first});
+      } else {
+        same_hash.push_back(i);
+        unique.push_back(i);
+      }
+    }
+    fresh.swap(unique);
+  }
   for (size_t i : fresh) {
     TSDB_RETURN_IF_ERROR(lsets[i]->Validate());
     if (opts_.lifecycle != nullptr) {
@@ -359,14 +382,23 @@ absl::Status Head::CreateSeriesWithRefs(absl::Span<const NewSeries> in,
       (*out)[i] = linked->ref();
       continue;
     }
+    if (!series_->InsertByRefOrUnlinkHash(linked)) {
+      // Another thread linked a different label set under this ref since
+      // the check above.
+      st = absl::AlreadyExistsError(
+          absl::StrCat("head: series ref ", in[i].ref, " is already taken"));
+      MemSeries* dead = s.release();
+      reclaimer_->Retire([this, dead] { FreeSeries(dead); });
+      continue;
+    }
     s.release();
-    series_->InsertByRef(linked);
     (*out)[i] = in[i].ref;
     max_ref = std::max(max_ref, in[i].ref);
     linked_refs.push_back(in[i].ref);
     linked_lsets.push_back(&lset);
   }
   reclaimer_->Unpin(epoch);
+  for (const auto& [i, first] : repeats) (*out)[i] = (*out)[first];
   SeriesRef last = last_ref_.load(std::memory_order_relaxed);
   while (last < max_ref && !last_ref_.compare_exchange_weak(last, max_ref)) {
   }

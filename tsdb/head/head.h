@@ -374,7 +374,9 @@ class Head final {
   // and the inverted index are locked once per batch instead of once per
   // series (so workers creating series concurrently hardly contend).
   // Stops at the first error (series before it in `in` may have been
-  // created; they are indexed).
+  // created; they are indexed). Like CreateSeriesWithRef, for start-up:
+  // REQUIRES no appender creates series meanwhile (refs are raised past
+  // the batch's only at its end).
   struct NewSeries {
     SeriesRef ref = 0;
     const labels::Labels* labels = nullptr;

@@ -403,6 +403,27 @@ TEST(HeadAppendTest, ReplayBatchCreationMatchesOneByOne) {
   EXPECT_EQ(ReadAll(*batch, 42), (std::vector<TV>{{1000, 1}}));
 }
 
+// A label set repeated within a batch reaches the lifecycle hooks once.
+TEST(HeadAppendTest, ReplayBatchCreationCallsHooksOncePerLabelSet) {
+  Lifecycle lc;
+  HeadOptions opts = TestOptions();
+  opts.lifecycle = &lc;
+  auto head = OpenHead(opts);
+  std::vector<SeriesRef> out;
+  ASSERT_TRUE(
+      head->CreateSeriesWithRefs({{42, &kA}, {7, &kB}, {50, &kA}}, &out).ok());
+  EXPECT_EQ(out, (std::vector<SeriesRef>{42, 7, 42}));
+  EXPECT_EQ(lc.pre, 2);
+  EXPECT_EQ(lc.created, (std::vector<Labels>{kA, kB}));
+  // A refused series stops the batch before anything is created.
+  const Labels refused = Labels::FromPairs({{"job", "refused"}});
+  const Labels kC = Labels::FromPairs({{"job", "c"}});
+  EXPECT_EQ(
+      head->CreateSeriesWithRefs({{60, &kC}, {61, &refused}}, &out).code(),
+      absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(head->SeriesLabels(60).ok());
+}
+
 TEST(HeadAppendTest, ReplayBatchCreationErrors) {
   auto head = OpenHead(TestOptions());
   std::vector<SeriesRef> out;

@@ -330,6 +330,35 @@ TEST(HeadConcurrencyTest, ConcurrentBatchCreationYieldsOneSeriesPerLabelSet) {
       }) == all.end());
 }
 
+// Two batches racing to create the same ref with different labels: one
+// wins, the other gets AlreadyExists, and the loser leaves no trace.
+TEST(HeadConcurrencyTest, BatchCreationRacingOnOneRefKeepsOneSeries) {
+  const Labels la = Labels::FromPairs({{"job", "a"}});
+  const Labels lb = Labels::FromPairs({{"job", "b"}});
+  for (int round = 0; round < 100; ++round) {
+    auto head = OpenHead();
+    absl::Status sa, sb;
+    std::thread ta([&] {
+      std::vector<SeriesRef> out;
+      sa = head->CreateSeriesWithRefs({{7, &la}}, &out);
+    });
+    std::thread tb([&] {
+      std::vector<SeriesRef> out;
+      sb = head->CreateSeriesWithRefs({{7, &lb}}, &out);
+    });
+    ta.join();
+    tb.join();
+    ASSERT_NE(sa.ok(), sb.ok()) << sa << " / " << sb;
+    const absl::Status& lost = sa.ok() ? sb : sa;
+    EXPECT_EQ(lost.code(), absl::StatusCode::kAlreadyExists) << lost;
+    absl::StatusOr<Labels> l = head->SeriesLabels(7);
+    ASSERT_TRUE(l.ok()) << l.status();
+    EXPECT_EQ(*l, sa.ok() ? la : lb);
+    EXPECT_EQ(head->Stats().num_series, 1u);
+    EXPECT_EQ(head->GetRef(sa.ok() ? lb : la), 0u);
+  }
+}
+
 // Churn: writers keep creating short-lived series, a truncator keeps
 // garbage-collecting them, readers keep reading. Checks memory safety (run
 // under asan/tsan) and that live series stay readable.

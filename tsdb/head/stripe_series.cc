@@ -86,6 +86,21 @@ void StripeSeries::InsertByRef(MemSeries* s) {
   InsertLocked(st, s, RefIndex(s->ref()), &StripeSeries::RefIndexOf);
 }
 
+bool StripeSeries::InsertByRefOrUnlinkHash(MemSeries* s) {
+  {
+    Stripe& st = ref_stripes_[RefStripe(s->ref())];
+    std::lock_guard lock(st.mu);
+    const SeriesRef ref = s->ref();
+    if (Find(st, RefIndex(ref),
+             [ref](const MemSeries& x) { return x.ref() == ref; }) == nullptr) {
+      InsertLocked(st, s, RefIndex(ref), &StripeSeries::RefIndexOf);
+      return true;
+    }
+  }
+  UnlinkHash(s);
+  return false;
+}
+
 void StripeSeries::UnlinkHash(MemSeries* s) {
   Stripe& st = hash_stripes_[s->hash() & mask_];
   std::lock_guard lock(st.mu);

@@ -132,6 +132,10 @@ class StripeSeries final {
 
   // Links `s` by its ref. REQUIRES: no series with that ref is linked.
   void InsertByRef(MemSeries* s);
+  // For `s` just linked by hash: links it by its ref, or, if another series
+  // holds that ref, unlinks it by hash and returns false (the caller then
+  // retires it: lock-free readers may still see it).
+  bool InsertByRefOrUnlinkHash(MemSeries* s);
 
   // Garbage collection: for each series linked by ref, calls
   // should_delete(MemSeries&) (under the ref stripe's lock; it takes s.mu

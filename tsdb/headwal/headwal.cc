@@ -451,6 +451,8 @@ absl::Status WalCommitLog::LogTombstones(
   return wal_->Log(absl::MakeConstSpan(recs, 1));
 }
 
+namespace {
+
 // Series are created on several workers, in no global ref order: the
 // head's inverted index takes them unordered and sorts once at the end.
 struct BulkLoad {
@@ -460,9 +462,13 @@ struct BulkLoad {
   ~BulkLoad() {
     if (head != nullptr) head->EndBulkLoad(std::max(1, threads));
   }
-  head::Head* head;
+  BulkLoad(const BulkLoad&) = delete;
+  BulkLoad& operator=(const BulkLoad&) = delete;
+  head::Head* head;  // null: nothing to end
   int threads;
 };
+
+}  // namespace
 
 absl::StatusOr<ReplayResult> ReplayIntoHead(head::Head* head,
                                             io::FileSystem* fs,

@@ -386,8 +386,31 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     ++stats.records;
   };
   std::vector<record::RefSeries> fresh;
+  // Duplicate records of a series record: (first ref, repeated ref).
+  std::vector<std::pair<uint64_t, uint64_t>> resets;
   const bool on_shards = visitor->SeriesOnShards();
   bool series_on_workers = false;  // series pushed since the last barrier
+  // Creates `fresh` (OnSeries here, or queued to the shards).
+  auto create_fresh = [&]() -> absl::Status {
+    if (fresh.empty()) return absl::OkStatus();
+    if (!on_shards) return visitor->OnSeries(fresh);
+    if (workers == 1) {
+      ShardWork w;
+      w.series = std::move(fresh);
+      fresh = {};
+      shard_queues[0]->Push(std::move(w));
+    } else {
+      std::vector<ShardWork> per(workers);
+      for (record::RefSeries& rs : fresh) {
+        per[rs.ref % workers].series.push_back(std::move(rs));
+      }
+      for (int i = 0; i < workers; ++i) {
+        if (!per[i].series.empty()) shard_queues[i]->Push(std::move(per[i]));
+      }
+    }
+    series_on_workers = true;
+    return absl::OkStatus();
+  };
   std::vector<KeySpan> own_keys;
   // `keys`: where each series' key is in the block at `base` (a key_store
   // block), or null to compute them here.
@@ -395,6 +418,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
                           const KeySpan* keys,
                           const char* base) -> absl::Status {
     fresh.clear();
+    resets.clear();
     if (keys == nullptr) {
       own_keys.clear();
       std::vector<char> block;
@@ -422,36 +446,24 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
       if (!inserted && it->second != rs.ref) {
         ref_map.Set(rs.ref, it->second);
         ++stats.duplicate_series;
-        // Earlier samples of the series go first, then the reset.
-        const int shard = static_cast<int>(it->second % workers);
-        flush_shard(shard);
-        ShardWork reset;
-        reset.reset_ref = it->second;
-        reset.reset_wal_ref = rs.ref;
-        shard_queues[shard]->Push(std::move(reset));
+        // Sent after this record's new series: the first ref may be one.
+        resets.push_back({it->second, rs.ref});
         continue;
       }
       if (!ref_map.Insert(rs.ref, rs.ref)) continue;
       fresh.push_back(std::move(rs));
     }
     stats.series += fresh.size();
-    if (fresh.empty()) return absl::OkStatus();
-    if (!on_shards) return visitor->OnSeries(fresh);
-    if (workers == 1) {
-      ShardWork w;
-      w.series = std::move(fresh);
-      fresh = {};
-      shard_queues[0]->Push(std::move(w));
-    } else {
-      std::vector<ShardWork> per(workers);
-      for (record::RefSeries& rs : fresh) {
-        per[rs.ref % workers].series.push_back(std::move(rs));
-      }
-      for (int i = 0; i < workers; ++i) {
-        if (!per[i].series.empty()) shard_queues[i]->Push(std::move(per[i]));
-      }
+    TSDB_RETURN_IF_ERROR(create_fresh());
+    for (const auto& [ref, wal_ref] : resets) {
+      // Earlier samples of the series go first, then the reset.
+      const int shard = static_cast<int>(ref % workers);
+      flush_shard(shard);
+      ShardWork reset;
+      reset.reset_ref = ref;
+      reset.reset_wal_ref = wal_ref;
+      shard_queues[shard]->Push(std::move(reset));
     }
-    series_on_workers = true;
     return absl::OkStatus();
   };
   // Waits until the workers created every series pushed to them so far.

@@ -152,6 +152,35 @@ TEST_P(ReplayTest, SeriesOnShardsAreCreatedBeforeLaterTombstones) {
   EXPECT_FALSE(v.wrong_shard);
 }
 
+// One series record that names a label set twice: the reset of the first
+// ref reaches the visitor only after that series was created.
+TEST_P(ReplayTest, DuplicateInsideOneRecordResetsAfterCreation) {
+  {
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    std::string series;
+    const labels::Labels a =
+        labels::Labels::FromPairs({{"__name__", "a"}, {"job", "t"}});
+    record::EncodeSeries({{1, a}, {2, a}}, &series);
+    ASSERT_TRUE((*w)->Log({series, SamplesRec({{1, 10, 1}, {2, 20, 2}})}).ok());
+  }
+  for (bool on_shards : {false, true}) {
+    CollectingVisitor v;
+    v.workers = GetParam();
+    v.on_shards = on_shards;
+    std::vector<std::string> lines;
+    auto stats = ReplayWalDir(Replay(&lines), &v);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(v.series.size(), 1u) << on_shards;
+    EXPECT_EQ(v.resets, 1) << on_shards;
+    EXPECT_FALSE(v.reset_before_series) << on_shards;
+    EXPECT_EQ(v.samples[1],
+              (std::vector<std::pair<int64_t, double>>{{10, 1}, {20, 2}}))
+        << on_shards;
+    EXPECT_EQ(stats->duplicate_series, 1);
+  }
+}
+
 TEST_P(ReplayTest, CorruptionStopsWithSegmentAndOffsetAfterApplyingPrefix) {
   {
     auto w = plugins::OpenSegmentedWal(Options());

@@ -54,6 +54,7 @@ class CollectingVisitor final : public ReplayVisitor {
   absl::Status OnDuplicateSeries(int shard, uint64_t ref) override {
     std::lock_guard<std::mutex> l(mu_);
     if (ref % workers != static_cast<uint64_t>(shard)) wrong_shard = true;
+    if (!series.count(ref)) reset_before_series = true;
     samples.erase(ref);
     ++resets;
     return absl::OkStatus();
@@ -78,6 +79,7 @@ class CollectingVisitor final : public ReplayVisitor {
   bool wrong_shard = false;
   bool sample_before_series = false;
   bool stone_before_series = false;  // OnTombstones before OnShardSeries
+  bool reset_before_series = false;  // a reset of a series not created yet
   bool called_off_shard = false;     // OnSeries although on_shards
 
  private:

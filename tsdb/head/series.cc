@@ -74,13 +74,9 @@ absl::Status MemSeries::CutNewChunk(int64_t t, const ChunkEnv& env) {
 // 176 bytes (with its 8-byte header), so up to 168 costs nothing more.
 static_assert(sizeof(MemSeries) <= 168);
 
-absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
-                               uint64_t low_watermark, const ChunkEnv& env,
-                               uint64_t* depends_on, uint64_t* new_chunks) {
-  if (open_ == nullptr) {
-    TSDB_RETURN_IF_ERROR(CutNewChunk(t, env));
-    ++*new_chunks;
-  } else {
+absl::Status MemSeries::CutIfDue(int64_t t, const ChunkEnv& env,
+                                 uint64_t* new_chunks) {
+  if (open_ != nullptr) {
     // Prometheus 2.42 (memSeries.append): at a quarter of the target,
     // predict an end time that spreads the rest of the range evenly; cut at
     // that time, or at twice the target if the rate went up.
@@ -89,33 +85,46 @@ absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
       next_at_ = ComputeChunkEndTime(open_min_time_, max_time_, next_at_);
     }
     // A chunk restored from a snapshot has no appender (RestoreOpenChunk).
-    if (t >= next_at_ || app_ == nullptr ||
-        n >= static_cast<uint32_t>(env.samples_per_chunk) * 2) {
-      TSDB_RETURN_IF_ERROR(CutNewChunk(t, env));
-      ++*new_chunks;
+    if (t < next_at_ && app_ != nullptr &&
+        n < static_cast<uint32_t>(env.samples_per_chunk) * 2) {
+      return absl::OkStatus();
     }
   }
-  app_->Append(t, v);
-  {
-    const std::string_view bytes = open_->Bytes();
-    chunk_data_ = reinterpret_cast<uintptr_t>(bytes.data());
-    chunk_last_ =
-        static_cast<uint16_t>(std::min<size_t>(bytes.size() - 1, UINT16_MAX));
+  TSDB_RETURN_IF_ERROR(CutNewChunk(t, env));
+  ++*new_chunks;
+  return absl::OkStatus();
+}
+
+void MemSeries::LogTx(uint64_t seq, uint64_t low_watermark,
+                      uint64_t* depends_on) {
+  if (!tx_.empty() && tx_.back().seq == seq) return;
+  size_t drop = 0;
+  while (drop < tx_.size() && tx_[drop].seq <= low_watermark) ++drop;
+  if (drop > 0) tx_.erase(tx_.begin(), tx_.begin() + drop);
+  for (const TxEntry& e : tx_) {
+    if (e.seq > seq && e.seq > *depends_on) *depends_on = e.seq;
   }
+  tx_.push_back(TxEntry{seq, appended_});
+}
+
+void MemSeries::UpdateChunkHints() {
+  const std::string_view bytes = open_->Bytes();
+  chunk_data_ = reinterpret_cast<uintptr_t>(bytes.data());
+  chunk_last_ =
+      static_cast<uint16_t>(std::min<size_t>(bytes.size() - 1, UINT16_MAX));
+}
+
+absl::Status MemSeries::Append(int64_t t, double v, uint64_t seq,
+                               uint64_t low_watermark, const ChunkEnv& env,
+                               uint64_t* depends_on, uint64_t* new_chunks) {
+  TSDB_RETURN_IF_ERROR(CutIfDue(t, env, new_chunks));
+  app_->Append(t, v);
+  UpdateChunkHints();
   ++open_count_;
   max_time_ = t;
   last_value_ = v;
   last_value_known_ = true;
-
-  if (tx_.empty() || tx_.back().seq != seq) {
-    size_t drop = 0;
-    while (drop < tx_.size() && tx_[drop].seq <= low_watermark) ++drop;
-    if (drop > 0) tx_.erase(tx_.begin(), tx_.begin() + drop);
-    for (const TxEntry& e : tx_) {
-      if (e.seq > seq && e.seq > *depends_on) *depends_on = e.seq;
-    }
-    tx_.push_back(TxEntry{seq, appended_});
-  }
+  LogTx(seq, low_watermark, depends_on);
   ++appended_;
   return absl::OkStatus();
 }
@@ -143,21 +152,8 @@ absl::Status MemSeries::AppendRun(const SampleRecord* samples, size_t n,
       ++i;
       continue;
     }
-    // Append's checks for sample i (the same code path, see Append).
-    absl::Status cut;
-    if (open_ == nullptr) {
-      cut = CutNewChunk(t, env);
-      if (cut.ok()) ++*new_chunks;
-    } else {
-      const uint32_t c = open_count_;
-      if (c == quarter) {
-        next_at_ = ComputeChunkEndTime(open_min_time_, max_time_, next_at_);
-      }
-      if (t >= next_at_ || app_ == nullptr || c >= twice) {
-        cut = CutNewChunk(t, env);
-        if (cut.ok()) ++*new_chunks;
-      }
-    }
+    // Append's checks for sample i.
+    absl::Status cut = CutIfDue(t, env, new_chunks);
     if (!cut.ok()) {
       if (err.ok()) err = std::move(cut);
       ++i;
@@ -165,15 +161,7 @@ absl::Status MemSeries::AppendRun(const SampleRecord* samples, size_t n,
     }
     if (!logged) {
       logged = true;
-      if (tx_.empty() || tx_.back().seq != seq) {
-        size_t drop = 0;
-        while (drop < tx_.size() && tx_[drop].seq <= low_watermark) ++drop;
-        if (drop > 0) tx_.erase(tx_.begin(), tx_.begin() + drop);
-        for (const TxEntry& e : tx_) {
-          if (e.seq > seq && e.seq > *depends_on) *depends_on = e.seq;
-        }
-        tx_.push_back(TxEntry{seq, appended_});
-      }
+      LogTx(seq, low_watermark, depends_on);
     }
     // Sample i, then the next ones for which every check Append makes is
     // false: newer than the one before (Appendable), before next_at_, not
@@ -209,10 +197,7 @@ absl::Status MemSeries::AppendRun(const SampleRecord* samples, size_t n,
   }
   if (appended > 0) {
     stats->appended += appended;
-    const std::string_view bytes = open_->Bytes();
-    chunk_data_ = reinterpret_cast<uintptr_t>(bytes.data());
-    chunk_last_ =
-        static_cast<uint16_t>(std::min<size_t>(bytes.size() - 1, UINT16_MAX));
+    UpdateChunkHints();
   }
   return err;
 }

@@ -286,6 +286,14 @@ class MemSeries final {
   };
 
   absl::Status CutNewChunk(int64_t t, const ChunkEnv& env);
+  // Cuts a new chunk if a sample at `t` must start one (Append's rule);
+  // counts it in *new_chunks.
+  absl::Status CutIfDue(int64_t t, const ChunkEnv& env, uint64_t* new_chunks);
+  // Enters transaction `seq` in tx_ (once per seq; drops entries at or
+  // below low_watermark, raises *depends_on to later open ones).
+  void LogTx(uint64_t seq, uint64_t low_watermark, uint64_t* depends_on);
+  // Refreshes chunk_data_/chunk_last_ after appending to open_.
+  void UpdateChunkHints();
   ChunkView ChunkAt(size_t i, uint64_t first_index) const;
 
   SeriesRef ref_;

@@ -103,12 +103,8 @@ class HeadVisitor final : public wal::ReplayVisitor {
   // Series are created on the workers, each shard's own (the head's
   // indexes are concurrent; creating 100k series was a tenth of a second of
   // serial work at start-up).
+  // (OnShardSeries: the default, OnSeries on the shard's worker.)
   bool SeriesOnShards() const override { return true; }
-  absl::Status OnShardSeries(
-      int shard, const std::vector<record::RefSeries>& series) override {
-    (void)shard;
-    return OnSeries(series);
-  }
 
   absl::Status OnSeries(const std::vector<record::RefSeries>& series) override {
     std::vector<head::Head::NewSeries> in(series.size());

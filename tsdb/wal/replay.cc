@@ -394,19 +394,12 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   auto create_fresh = [&]() -> absl::Status {
     if (fresh.empty()) return absl::OkStatus();
     if (!on_shards) return visitor->OnSeries(fresh);
-    if (workers == 1) {
-      ShardWork w;
-      w.series = std::move(fresh);
-      fresh = {};
-      shard_queues[0]->Push(std::move(w));
-    } else {
-      std::vector<ShardWork> per(workers);
-      for (record::RefSeries& rs : fresh) {
-        per[rs.ref % workers].series.push_back(std::move(rs));
-      }
-      for (int i = 0; i < workers; ++i) {
-        if (!per[i].series.empty()) shard_queues[i]->Push(std::move(per[i]));
-      }
+    std::vector<ShardWork> per(workers);
+    for (record::RefSeries& rs : fresh) {
+      per[rs.ref % workers].series.push_back(std::move(rs));
+    }
+    for (int i = 0; i < workers; ++i) {
+      if (!per[i].series.empty()) shard_queues[i]->Push(std::move(per[i]));
     }
     series_on_workers = true;
     return absl::OkStatus();

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "tsdb/base/page_buffer.h"
 #include "tsdb/base/status_macros.h"
 #include "tsdb/record/record.h"
 #include "tsdb/wal/reader.h"
@@ -56,24 +57,19 @@ namespace {
 
 // Room for n head::SampleRecords, not value-initialized (an implicit-lifetime
 // aggregate; OnSamples writes each one it hands on): a vector's resize
-// zeroed the whole batch on every call.
+// zeroed the whole batch on every call. In huge pages: OnSamples scatters
+// into it at random.
 class RecordBuffer {
  public:
   head::SampleRecord* Get(size_t n) {
-    if (n > capacity_) {
-      data_.reset(static_cast<head::SampleRecord*>(
-          ::operator new(n * sizeof(head::SampleRecord))));
-      capacity_ = n;
+    if (n * sizeof(head::SampleRecord) > mem_.size()) {
+      mem_ = PageBuffer(n * sizeof(head::SampleRecord));
     }
-    return data_.get();
+    return static_cast<head::SampleRecord*>(mem_.data());
   }
 
  private:
-  struct Free {
-    void operator()(head::SampleRecord* p) const { ::operator delete(p); }
-  };
-  std::unique_ptr<head::SampleRecord[], Free> data_;
-  size_t capacity_ = 0;
+  PageBuffer mem_;
 };
 
 // Applies replayed records to the head; one replay appender per shard.

@@ -150,6 +150,15 @@ class RefMap {
       *to = dense_[ref];
       return true;
     }
+    return FindSparse(ref, to);
+  }
+  // The dense part, for a caller's inner loop: refs below dense_size()
+  // with a non-zero entry are mapped there; the others go to Find.
+  const uint64_t* dense() const { return dense_.data(); }
+  size_t dense_size() const { return dense_.size(); }
+
+ private:
+  __attribute__((noinline)) bool FindSparse(uint64_t ref, uint64_t* to) const {
     if (sparse_.empty()) return false;
     auto it = sparse_.find(ref);
     if (it == sparse_.end()) return false;
@@ -157,9 +166,26 @@ class RefMap {
     return true;
   }
 
- private:
   std::vector<uint64_t> dense_;
   absl::flat_hash_map<uint64_t, uint64_t> sparse_;
+};
+
+// ref % d without a division per sample (Lemire's fastmod for 32-bit
+// numerators; larger refs divide). The sample dispatch is the applier's
+// inner loop, and a 64-bit div was a third of it.
+class ShardOf {
+ public:
+  explicit ShardOf(uint32_t d) : d_(d), m_(~uint64_t{0} / d + 1) {}
+  uint32_t operator()(uint64_t ref) const {
+    if ((ref >> 32) != 0) return static_cast<uint32_t>(ref % d_);
+    const uint64_t low = m_ * static_cast<uint32_t>(ref);
+    return static_cast<uint32_t>((static_cast<unsigned __int128>(low) * d_) >>
+                                 64);
+  }
+
+ private:
+  uint64_t d_;
+  uint64_t m_;  // 0 for d == 1, and then every ref is shard 0
 };
 
 // One range of one input: the records that start in [begin, end) of
@@ -471,16 +497,40 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     done.wait();
     series_on_workers = false;
   };
+  // Where each shard's next sample goes (pending[i].get() + filled[i]),
+  // kept in locals by the loop below; refreshed after a flush.
+  std::vector<record::RefSample*> next(workers), ends(workers);
+  const ShardOf shard_of(static_cast<uint32_t>(workers));
   auto apply_samples = [&](const record::RefSample* p, size_t n) {
+    for (int i = 0; i < workers; ++i) {
+      next[i] = pending[i].get() + filled[i];
+      ends[i] = pending[i].get() + kShardFlushSamples;
+    }
+    record::RefSample** const out = next.data();
+    record::RefSample* const* const end = ends.data();
+    const uint64_t* const dense = ref_map.dense();
+    const size_t dense_size = ref_map.dense_size();
     for (size_t i = 0; i < n; ++i) {
       record::RefSample smp = p[i];
-      if (!ref_map.Find(smp.ref, &smp.ref)) {
+      uint64_t to;
+      if (smp.ref < dense_size && dense[smp.ref] != 0) {
+        to = dense[smp.ref];
+      } else if (!ref_map.Find(smp.ref, &to)) {
         ++stats.unknown_ref_samples;
         continue;
       }
-      const int shard = workers == 1 ? 0 : static_cast<int>(smp.ref % workers);
-      pending[shard][filled[shard]] = smp;
-      if (++filled[shard] == kShardFlushSamples) flush_shard(shard);
+      smp.ref = to;
+      const uint32_t shard = shard_of(to);
+      *out[shard]++ = smp;
+      if (out[shard] == end[shard]) {
+        filled[shard] = kShardFlushSamples;
+        flush_shard(static_cast<int>(shard));
+        out[shard] = pending[shard].get();
+        ends[shard] = out[shard] + kShardFlushSamples;
+      }
+    }
+    for (int i = 0; i < workers; ++i) {
+      filled[i] = static_cast<size_t>(next[i] - pending[i].get());
     }
   };
   auto apply_stones = [&](std::vector<record::Stone> stones) {

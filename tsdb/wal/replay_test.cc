@@ -318,7 +318,51 @@ TEST_P(ReplayTest, EmptyOrMissingDir) {
   EXPECT_EQ(stats->records, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Workers, ReplayTest, ::testing::Values(1, 2, 4));
+// Refs past the dense map (2^22) and past 32 bits: mapped through the hash
+// map and sharded by a plain division; small ones by the fast path. Each
+// sample reaches its series on its shard (ref % workers).
+TEST_P(ReplayTest, LargeRefsAreMappedAndSharded) {
+  const std::vector<uint64_t> refs = {3,
+                                      7,
+                                      (uint64_t{1} << 22) + 5,
+                                      (uint64_t{1} << 32) - 1,
+                                      (uint64_t{1} << 32) + 1,
+                                      (uint64_t{1} << 33) + 3,
+                                      ~uint64_t{0} >> 1};
+  {
+    auto w = plugins::OpenSegmentedWal(Options());
+    ASSERT_TRUE(w.ok());
+    for (size_t i = 0; i < refs.size(); ++i) {
+      ASSERT_TRUE(
+          (*w)->Log({SeriesRec(refs[i], "s" + std::to_string(i))}).ok());
+    }
+    std::vector<record::RefSample> samples;
+    for (int64_t t = 1; t <= 3; ++t) {
+      for (size_t i = 0; i < refs.size(); ++i) {
+        samples.push_back({refs[i], t, static_cast<double>(i)});
+      }
+    }
+    samples.push_back({11, 1, 0});  // no such series
+    ASSERT_TRUE((*w)->Log({SamplesRec(samples)}).ok());
+  }
+  CollectingVisitor v;
+  v.workers = GetParam();
+  std::vector<std::string> lines;
+  auto stats = ReplayWalDir(Replay(&lines), &v);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_FALSE(v.wrong_shard);
+  EXPECT_FALSE(v.sample_before_series);
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const double value = static_cast<double>(i);
+    EXPECT_EQ(v.samples[refs[i]], (std::vector<std::pair<int64_t, double>>{
+                                      {1, value}, {2, value}, {3, value}}))
+        << refs[i];
+  }
+  EXPECT_EQ(stats->samples, 3 * static_cast<int64_t>(refs.size()));
+  EXPECT_EQ(stats->unknown_ref_samples, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, ReplayTest, ::testing::Values(1, 2, 3, 4));
 
 }  // namespace
 }  // namespace tsdb::wal

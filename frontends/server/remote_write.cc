@@ -471,7 +471,24 @@ absl::Status RemoteWriter::Write(std::string_view proto,
   }
   uint64_t appended = 0;
   absl::Status st;
+  // The series of a request are spread over memory and each first touch
+  // is a cache miss: load them ahead, in two stages (the ref index entry
+  // 2 x kAhead items ahead, then the series kAhead ahead).
+  constexpr size_t kAhead = 8;
+  auto ref_at = [&](size_t i) -> SeriesRef {
+    return i < items.size() && items[i].cacheable ? refs[i] : 0;
+  };
   for (size_t i = 0; i < items.size() && st.ok(); ++i) {
+    // Runs of consecutive refs (series created by one request) are
+    // prefetched by the appender itself; this is for the others (series
+    // created by concurrent requests interleave their refs).
+    const SeriesRef soon = ref_at(i + kAhead);
+    const SeriesRef later = ref_at(i + 2 * kAhead);
+    const bool soon_in_run = soon == ref_at(i + kAhead - 1) + 1;
+    const bool later_in_run = later == ref_at(i + 2 * kAhead - 1) + 1;
+    if (!soon_in_run || !later_in_run) {
+      app->PrefetchSeries(soon_in_run ? 0 : soon, later_in_run ? 0 : later);
+    }
     st = AppendSeries(items[i], items[i].cacheable ? refs[i] : 0, app.get(),
                       &cache_, &appended, outcome);
   }

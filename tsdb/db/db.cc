@@ -127,6 +127,10 @@ class DB::DBAppender final : public db::Appender {
     return app_->Append(ref, lset, t, v);
   }
 
+  void PrefetchSeries(SeriesRef soon, SeriesRef later) override {
+    app_->PrefetchSeries(soon, later);
+  }
+
   absl::Status Commit() override {
     absl::Status s = app_->Commit();
     Unregister();

@@ -185,6 +185,13 @@ class Appender {
                                            int64_t t, double v) = 0;
   [[nodiscard]] virtual absl::Status Commit() = 0;
   [[nodiscard]] virtual absl::Status Rollback() = 0;
+  // A hint, for callers that know the refs they will append next: the
+  // series `soon` will be appended a few calls from now, `later` further
+  // ahead (0: none). Implementations may start loading their memory.
+  virtual void PrefetchSeries(SeriesRef soon, SeriesRef later) {
+    (void)soon;
+    (void)later;
+  }
 };
 
 // A raw chunk of a series (remote read's STREAMED_XOR_CHUNKS).

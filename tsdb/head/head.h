@@ -165,6 +165,13 @@ class HeadAppender final {
   // Samples in the open batch.
   size_t pending_samples() const { return samples_.size(); }
 
+  // A hint from a caller that knows the refs it will append next: starts
+  // loading the series `soon` (appended a few calls from now) and the ref
+  // index entry of `later` (further ahead), so that Append finds them in
+  // cache. Refs may be 0, unknown or stale; does nothing before the batch's
+  // first Append (lookups need its epoch pin).
+  void PrefetchSeries(SeriesRef soon, SeriesRef later) const;
+
  private:
   friend class Head;
   HeadAppender(Head* head, AppenderOptions opts);

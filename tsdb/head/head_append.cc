@@ -227,6 +227,13 @@ absl::StatusOr<uint32_t> HeadAppender::Slot(SeriesRef ref,
   }
 }
 
+void HeadAppender::PrefetchSeries(SeriesRef soon, SeriesRef later) const {
+  if (!open_) return;
+  const StripeSeries& series = *head_->series_;
+  if (later != 0) series.PrefetchRefSlot(later);
+  if (soon != 0) series.PrefetchByRef(soon);
+}
+
 // Out of line and cold: more call sites of samples_'s emplace_back made GCC
 // outline the in-order one (~9% of append-by-ref time).
 [[gnu::noinline, gnu::cold]] SeriesRef HeadAppender::AddOoo(uint32_t slot,

@@ -136,6 +136,32 @@ TEST(HeadAppendTest, AppendByRefInRunsAndOutOfThem) {
   }
 }
 
+// PrefetchSeries is a hint: any ref (0, unknown, far past the last), before
+// or after the batch opens, changes nothing.
+TEST(HeadAppendTest, PrefetchSeriesAcceptsAnyRefAndChangesNothing) {
+  auto head = OpenHead();
+  SeriesRef a = 0, b = 0;
+  {
+    auto app = head->Appender();
+    app->PrefetchSeries(1, 2);  // before the batch opens: nothing to pin
+    a = *app->Append(0, kA, 1000, 1);
+    b = *app->Append(0, kB, 1000, 2);
+    ASSERT_TRUE(app->Commit().ok());
+  }
+  auto app = head->Appender();
+  app->PrefetchSeries(0, 0);
+  ASSERT_TRUE(app->Append(a, {}, 2000, 3).ok());
+  for (SeriesRef r : {SeriesRef{0}, a, b, b + 1, b + 1000, SeriesRef{1} << 40,
+                      ~SeriesRef{0}}) {
+    app->PrefetchSeries(r, r);
+    app->PrefetchSeries(b, r);
+  }
+  ASSERT_TRUE(app->Append(b, {}, 2000, 4).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(ReadAll(*head, a), (std::vector<TV>{{1000, 1}, {2000, 3}}));
+  EXPECT_EQ(ReadAll(*head, b), (std::vector<TV>{{1000, 2}, {2000, 4}}));
+}
+
 TEST(HeadAppendTest, SamplesInvisibleUntilCommit) {
   auto head = OpenHead();
   auto app = head->Appender();

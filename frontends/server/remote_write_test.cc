@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <random>
 #include <memory>
 #include <string>
 #include <vector>
@@ -303,6 +305,46 @@ TEST(SeriesRefCacheTest, BoundedAndErasable) {
   cache.Erase(k);
   EXPECT_EQ(cache.Get(k), 0u);
   EXPECT_FALSE(SeriesRefCache::KeyOf("ab") == SeriesRefCache::KeyOf("ba"));
+}
+
+// Random puts, replacements and erases against a reference map: the open
+// addressing table (linear probing, backward-shift deletion, growth) finds
+// exactly what was put and not erased. Keys collide on their home slot
+// often: h1 is taken from a small range for a third of them.
+TEST(SeriesRefCacheTest, MatchesAReferenceMapUnderChurn) {
+  SeriesRefCache cache;
+  std::map<std::pair<uint64_t, uint64_t>, SeriesRef> want;
+  std::mt19937_64 rng(7);
+  auto key = [&](uint64_t i) {
+    SeriesRefCache::Key k = SeriesRefCache::KeyOf("k" + std::to_string(i));
+    if (i % 3 == 0) k.h1 = (k.h1 & ~uint64_t{0xfff}) | (i % 5);  // collide
+    return k;
+  };
+  for (int step = 0; step < 20000; ++step) {
+    const uint64_t i = rng() % 3000;
+    const SeriesRefCache::Key k = key(i);
+    if (rng() % 3 == 0) {
+      cache.Erase(k);
+      want.erase({k.h1, k.h2});
+    } else {
+      const SeriesRef ref = rng() % 1000000 + 1;
+      cache.Put(k, ref);
+      want[{k.h1, k.h2}] = ref;
+    }
+    if (step % 997 == 0) {
+      for (uint64_t j = 0; j < 3000; ++j) {
+        const SeriesRefCache::Key kj = key(j);
+        auto it = want.find({kj.h1, kj.h2});
+        ASSERT_EQ(cache.Get(kj), it == want.end() ? 0 : it->second)
+            << "step " << step << " key " << j;
+      }
+    }
+  }
+  EXPECT_EQ(cache.size(), want.size());
+  // A zero key (an uncacheable series) is never stored or found.
+  cache.Put(SeriesRefCache::Key{0, 0}, 5);
+  EXPECT_EQ(cache.Get(SeriesRefCache::Key{0, 0}), 0u);
+  EXPECT_EQ(cache.size(), want.size());
 }
 
 TEST(SeriesRefCacheTest, GetBatchMatchesGet) {

@@ -4,8 +4,8 @@
 
 #include <filesystem>
 #include <map>
-#include <random>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 

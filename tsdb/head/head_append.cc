@@ -376,13 +376,8 @@ absl::Status HeadAppender::Commit() {
     // The series of a batch are spread over memory; fetch ahead.
     if (i + kPrefetch < n) {
       const Pending& ahead = pending_[sample_slots_[i + kPrefetch] & ~kOooSlot];
-      // Every line of the series: Commit also reaches its end (tx_), which
-      // Slot did not touch.
-      const char* sp = reinterpret_cast<const char*>(ahead.series);
-      for (size_t off = 0; off < sizeof(MemSeries); off += 64) {
-        __builtin_prefetch(sp + off, 1);
-      }
-      __builtin_prefetch(sp + sizeof(MemSeries) - 1, 1);
+      // Every line: Commit also reaches the end (tx_), which Slot did not.
+      PrefetchWholeSeries(ahead.series);
       PrefetchHints(ahead.hints);
     }
     const uint32_t raw = sample_slots_[i];

@@ -64,12 +64,7 @@ ReplaySamplesResult Head::ReplaySamples(const SampleRecord* samples, size_t n) {
       out[j].s = series_->GetByRef(samples[out[j].begin].ref);
     }
     for (size_t j = 0; j < c; ++j) {
-      const char* p = reinterpret_cast<const char*>(out[j].s);
-      if (p == nullptr) continue;
-      // The fields Append touches span the whole object.
-      for (size_t off = 0; off < sizeof(MemSeries); off += 64) {
-        __builtin_prefetch(p + off, 1);
-      }
+      PrefetchWholeSeries(out[j].s);
     }
     return c;
   };

@@ -414,6 +414,8 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   std::vector<record::RefSeries> fresh;
   // Duplicate records of a series record: (first ref, repeated ref).
   std::vector<std::pair<uint64_t, uint64_t>> resets;
+  // A ref's shard: series, their samples and resets all go by it.
+  const ShardOf shard_of(static_cast<uint32_t>(workers));
   const bool on_shards = visitor->SeriesOnShards();
   bool series_on_workers = false;  // series pushed since the last barrier
   // Creates `fresh` (OnSeries here, or queued to the shards).
@@ -422,7 +424,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     if (!on_shards) return visitor->OnSeries(fresh);
     std::vector<ShardWork> per(workers);
     for (record::RefSeries& rs : fresh) {
-      per[rs.ref % workers].series.push_back(std::move(rs));
+      per[shard_of(rs.ref)].series.push_back(std::move(rs));
     }
     for (int i = 0; i < workers; ++i) {
       if (!per[i].series.empty()) shard_queues[i]->Push(std::move(per[i]));
@@ -476,7 +478,7 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
     TSDB_RETURN_IF_ERROR(create_fresh());
     for (const auto& [ref, wal_ref] : resets) {
       // Earlier samples of the series go first, then the reset.
-      const int shard = static_cast<int>(ref % workers);
+      const int shard = static_cast<int>(shard_of(ref));
       flush_shard(shard);
       ShardWork reset;
       reset.reset_ref = ref;
@@ -500,7 +502,6 @@ absl::StatusOr<ReplayStats> ReplayWalDir(const ReplayOptions& options,
   // Where each shard's next sample goes (pending[i].get() + filled[i]),
   // kept in locals by the loop below; refreshed after a flush.
   std::vector<record::RefSample*> next(workers), ends(workers);
-  const ShardOf shard_of(static_cast<uint32_t>(workers));
   auto apply_samples = [&](const record::RefSample* p, size_t n) {
     for (int i = 0; i < workers; ++i) {
       next[i] = pending[i].get() + filled[i];
